@@ -1,0 +1,81 @@
+"""SupplyLink: a road corridor, air bridge, pipeline or sea lane between two states."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from corridors.scenarios.schema import Link
+
+if TYPE_CHECKING:
+    from corridors.model.conflict_model import ConflictModel
+
+STATUS_CODES = {"open": 0, "throttled": 1, "closed": 2}
+"""Numeric status for series and plots."""
+
+
+class SupplyLink(mesa.Agent):
+    """A link's status and what it carried; routing and capacity sharing are in logistics.
+
+    Link state lives here, not on a Mesa network edge, so events can change it and the
+    logistics layer can see the change.
+    """
+
+    model: ConflictModel
+
+    def __init__(self, model: ConflictModel, spec: Link) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.name: str = spec.name
+        self.mode: str = str(spec.mode)
+        self.a: str = spec.a
+        self.b: str = spec.b
+        self.bidirectional: bool = spec.bidirectional
+        self.capacity_t_per_day: float = spec.capacity_t_per_day
+        self.transit_days: int = spec.transit_days
+        self.length_km: float | None = spec.length_km
+        self.crosses: tuple[str, ...] = tuple(spec.crosses)
+        self.controlled_by: str | None = spec.controlled_by
+        self.status: str = str(spec.status)
+        self.throttle: float = spec.throttle
+        self.loss_rate: float = spec.loss_rate
+        self.carries: frozenset[str] = spec.goods()
+        self.capacity_today_t: float = 0.0
+        """Capacity usable today after status and day-to-day variability (t)."""
+        self.carried_today_t: float = 0.0
+        """Tonnes that entered the link today, all flows together."""
+        self.carried_total_t: float = 0.0
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES[self.status]
+
+    @property
+    def usable_fraction(self) -> float:
+        """Fraction of nominal capacity usable given the status."""
+        if self.status == "closed":
+            return 0.0
+        if self.status == "throttled":
+            return self.throttle
+        return 1.0
+
+    @property
+    def gatekeepers(self) -> tuple[str, ...]:
+        """States whose permission a flow needs to use this link."""
+        if self.controlled_by and self.controlled_by not in self.crosses:
+            return (*self.crosses, self.controlled_by)
+        return self.crosses
+
+    def can_carry(self, commodity: str) -> bool:
+        return commodity in self.carries
+
+    def set_status(self, status: str, throttle: float | None = None) -> None:
+        """Change status; the logistics layer sees the change through the model's version."""
+        self.status = status
+        if throttle is not None:
+            self.throttle = throttle
+        self.model.network_changed()
+
+    def __repr__(self) -> str:
+        return f"SupplyLink({self.name!r}, {self.status})"

@@ -1,0 +1,157 @@
+"""Running one scenario end to end and collecting its outputs (the API the CLI and app use)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridors.agents import StateAgent, SupplyLink
+from corridors.model import ConflictModel
+from corridors.scenarios import Scenario
+
+SERIES_COLUMNS = ["step", "date", "entity", "variable", "value"]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    ``summary``: one flat dict of outcomes; ``series``: tidy (step, date, entity, variable,
+    value), ``entity`` being ``model`` or a state or link name; ``flows``: tonnes per link, flow
+    and day; ``events``: the event log; ``balance``: per-flow conservation accounting.
+    """
+
+    summary: dict[str, Any]
+    series: pd.DataFrame
+    flows: pd.DataFrame
+    events: pd.DataFrame
+    balance: pd.DataFrame
+    scenario: Scenario
+    model: ConflictModel | None = field(default=None, repr=False)
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write summary.json, series.parquet, flows.parquet, events.jsonl and scenario.yaml."""
+        from corridors.analysis.export import write_run
+
+        return write_run(self, Path(out))
+
+
+def run_scenario(
+    scenario: str | Path | Scenario = "lachin-2023",
+    seed: int | None = 0,
+    days: int | None = None,
+    variants: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+    record_flows: bool = True,
+    keep_model: bool = False,
+) -> RunResult:
+    """Run a scenario to its end (or ``days`` days) and return its outputs.
+
+    A run is a pure function of (scenario, variants, overrides, seed, days).
+    """
+    model = ConflictModel(
+        scenario,
+        rng=seed,
+        variants=variants,
+        overrides=overrides,
+        days=days,
+        record_flows=record_flows,
+    )
+    while model.running:
+        model.step()
+    return collect_result(model, seed, keep_model=keep_model)
+
+
+def collect_result(model: ConflictModel, seed: Any, keep_model: bool = False) -> RunResult:
+    """Outputs of a model that has been stepped (to its end or not)."""
+    return RunResult(
+        summary=summarise(model, seed),
+        series=series_frame(model),
+        flows=model.logistics.flow_table(),
+        events=model.log.to_frame(),
+        balance=model.logistics.balance(),
+        scenario=model.spec,
+        model=model if keep_model else None,
+    )
+
+
+def series_frame(model: ConflictModel) -> pd.DataFrame:
+    """The DataCollector's model and agent series in one tidy frame."""
+    dc = model.datacollector
+    start = pd.Timestamp(model.start_date)
+    parts = []
+    mv = dc.get_model_vars_dataframe()
+    if not mv.empty:
+        mv = mv.reset_index(drop=True)
+        mv.index.name = "step"
+        long = mv.reset_index().melt(id_vars="step", var_name="variable", value_name="value")
+        long["entity"] = "model"
+        parts.append(long)
+    names = {a.unique_id: a.name for a in model.agents}
+    for agent_type in (StateAgent, SupplyLink):
+        av = dc.get_agenttype_vars_dataframe(agent_type)
+        if av.empty:
+            continue
+        av = av.reset_index()
+        av["entity"] = av["AgentID"].map(names)
+        long = (
+            av.drop(columns=["AgentID"])
+            .rename(columns={"Step": "step"})
+            .melt(id_vars=["step", "entity"], var_name="variable", value_name="value")
+        )
+        parts.append(long.dropna(subset=["value"]))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["value"] = frame["value"].astype(float)
+    frame["step"] = frame["step"].astype(np.int64)
+    frame["date"] = (start + pd.to_timedelta(frame["step"], unit="D")).dt.date
+    return frame[SERIES_COLUMNS]
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def summarise(model: ConflictModel, seed: Any) -> dict[str, Any]:
+    """A flat one-row summary of outcomes; keys are stable so sweeps can tabulate them."""
+    prov = model.spec._provenance
+    logi = model.logistics
+    summary: dict[str, Any] = {
+        "scenario": prov.name if prov else model.spec.meta.title,
+        "variants": ",".join(prov.variants) if prov else "",
+        "seed": seed if isinstance(seed, int | None) else str(seed),
+        "start": model.start_date.isoformat(),
+        "end": model.date.isoformat(),
+        "days": model.steps,
+        "shipped_t": float(logi.shipped_t.sum()),
+        "delivered_t": float(logi.delivered_t.sum()),
+        "in_transit_t": float(logi.in_transit_t.sum()),
+        "lost_t": float(logi.lost_t.sum()),
+        "conservation_residual_t": float(
+            np.abs(logi.balance()["residual_t"].to_numpy()).max(initial=0.0)
+        ),
+    }
+    for state in model.sustained_states:
+        key = state.code
+        summary[f"{key}.shortage_days"] = state.shortage_days
+        summary[f"{key}.first_shortage_date"] = _iso(state.first_shortage_date)
+        summary[f"{key}.peak_stress"] = round(state.peak_stress, 6)
+        summary[f"{key}.final_stress"] = round(state.stress, 6)
+        for good, tonnes in state.stock_t.items():
+            summary[f"{key}.{good}_t.final"] = tonnes
+    for name, delivered in zip(logi.flow_names, logi.delivered_t, strict=True):
+        summary[f"flow.{name}.delivered_t"] = float(delivered)
+    for link in model.links:
+        summary[f"link.{link.name}.carried_t"] = link.carried_total_t
+    summary["events_logged"] = len(model.log)
+    return summary
+
+
+def summary_json(summary: Mapping[str, Any]) -> str:
+    return json.dumps(summary, indent=2, sort_keys=False, default=str)

@@ -1,0 +1,188 @@
+"""ConflictModel: one step is one day of a scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import mesa
+
+from corridors.agents import StateAgent, SupplyLink
+from corridors.model import sustainment
+from corridors.model.eventlog import EventLog, LogEntry
+from corridors.model.events import EventSchedule, apply_event, make_event
+from corridors.model.logistics import Logistics
+from corridors.scenarios import Scenario, load_scenario
+
+DEFAULT_SCENARIO = "lachin-2023"
+
+
+class ConflictModel(mesa.Model):
+    """A scenario played out day by day.
+
+    ``ConflictModel(scenario="lachin-2023", rng=1, stress_rise_per_day=0.05)``: the scenario is a
+    built-in name, a file path or a loaded :class:`Scenario`; ``variants`` are counterfactual
+    overlays; ``overrides`` maps dotted paths to values, and further keyword parameters are
+    overrides too (``links__lachin__status="closed"``, or a bare ``parameters`` name), so
+    ``mesa.batch_run`` can drive the model.
+
+    ``model.date`` is the calendar date the next step will simulate (the state reported after a
+    step is the state at the start of ``model.date``); ``model.today`` is the day being simulated.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = DEFAULT_SCENARIO,
+        rng: Any = None,
+        variants: Sequence[str] = (),
+        overrides: Mapping[str, Any] | None = None,
+        days: int | None = None,
+        record_flows: bool = True,
+        **params: Any,
+    ) -> None:
+        super().__init__(rng=rng)
+        spec = load_scenario(scenario, variants=variants, overrides={**(overrides or {}), **params})
+        self.spec: Scenario = spec.model_copy(deep=True)
+        self.spec._provenance = spec._provenance
+        self.start_date: dt.date = self.spec.calendar.start
+        self.n_days: int = days if days is not None else self.spec.calendar.n_days
+        self.day_index: int = -1
+        """Index of the day being (or last) simulated: 0 on the start date."""
+        self.today: dt.date = self.start_date
+        self.record_flows = record_flows
+        self.network_version = 0
+        self.transit_overrides: dict[tuple[str, str], bool] = {}
+        """Explicit transit decisions from events: (transit state, beneficiary) → allowed."""
+        self.log = EventLog()
+
+        self.states = StateAgent.create_agents(self, len(self.spec.states), spec=self.spec.states)
+        self.links = SupplyLink.create_agents(self, len(self.spec.links), spec=self.spec.links)
+        self.states_by_name: dict[str, StateAgent] = {s.name: s for s in self.states}
+        self.links_by_name: dict[str, SupplyLink] = {lk.name: lk for lk in self.links}
+        self.sustained_states = self.states.select(lambda s: s.sustained)
+        self.schedule_of_events = EventSchedule(self.spec.events, self.start_date)
+        self.logistics = Logistics(self)
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "shipped_t": lambda m: float(m.logistics.shipped_t.sum()),
+                "delivered_t": lambda m: float(m.logistics.delivered_t.sum()),
+                "in_transit_t": lambda m: float(m.logistics.in_transit_t.sum()),
+                "lost_t": lambda m: float(m.logistics.lost_t.sum()),
+                "shipped_today_t": lambda m: float(m.logistics.shipped_today_t.sum()),
+            },
+            agenttype_reporters={
+                StateAgent: {
+                    "stress": "stress",
+                    "population": "population",
+                    "weighted_shortage": "weighted_shortage",
+                    "food_t": lambda a: a.stock_t.get("food"),
+                    "fuel_t": lambda a: a.stock_t.get("fuel"),
+                    "medicine_t": lambda a: a.stock_t.get("medicine"),
+                },
+                SupplyLink: {
+                    "carried_t": "carried_today_t",
+                    "capacity_t": "capacity_today_t",
+                    "status": "status_code",
+                },
+            },
+        )
+        self.running = self.n_days > 0
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def date(self) -> dt.date:
+        """The date the next step simulates; the series row of this step is dated so."""
+        return self.start_date + dt.timedelta(days=self.steps)
+
+    def step(self) -> None:
+        """One day: events, shipping and delivery, consumption, data collection."""
+        self.day_index = self.steps - 1
+        self.today = self.start_date + dt.timedelta(days=self.day_index)
+        for event in self.schedule_of_events.due(self.day_index):
+            apply_event(self, event)
+        self.logistics.step()
+        self.sustained_states.do(sustainment.sustain_state)
+        self.datacollector.collect(self)
+        if self.steps >= self.n_days:
+            self.running = False
+
+    # ------------------------------------------------------------------ look-ups
+
+    def state(self, name: str) -> StateAgent:
+        return self.states_by_name[name]
+
+    def link(self, name: str) -> SupplyLink:
+        return self.links_by_name[name]
+
+    def permits_transit(self, state_name: str, origin: str, destination: str) -> bool:
+        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass."""
+        overrides = self.transit_overrides
+        if overrides.get((state_name, destination)) is False:
+            return False
+        if overrides.get((state_name, origin)) is False:
+            return False
+        if overrides.get((state_name, destination)) is True:
+            return True
+        spec = self.states_by_name[state_name].spec
+        if destination in spec.denies_transit_to or origin in spec.denies_transit_to:
+            return False
+        relation = spec.relations.get(destination, 0.0)
+        return relation >= self.spec.parameters.hostile_transit_threshold
+
+    # ------------------------------------------------------------------ changes
+
+    def network_changed(self) -> None:
+        """A link status or transit permission changed: routes must be recomputed."""
+        self.network_version += 1
+
+    def spec_changed(self, path: str) -> None:
+        """An event changed a field of the scenario: bring agents and caches in line."""
+        parts = path.split(".")
+        section = parts[0]
+        if section == "links" and len(parts) >= 3:
+            key = parts[1]
+            link = self.links_by_name.get(key) or self.link(self.spec.links[int(key)].name)
+            attr = parts[2]
+            value = getattr(link.spec, attr)
+            if attr in ("carries", "mode"):
+                link.carries = link.spec.goods()
+                link.mode = str(link.spec.mode)
+            elif attr == "crosses":
+                link.crosses = tuple(value)
+            elif attr == "status":
+                link.status = str(value)
+            elif hasattr(link, attr):
+                setattr(link, attr, value)
+        elif section == "states" and len(parts) >= 3:
+            key = parts[1]
+            state = next((s for s in self.states if key in (s.name, s.code)), None) or self.state(
+                self.spec.states[int(key)].name
+            )
+            if parts[2] == "population":
+                state.population = state.spec.population
+            elif parts[2] == "stocks" and len(parts) >= 4:
+                good = parts[3]
+                stock = state.spec.stocks[good]
+                state.need_t_per_day[good] = stock.consumption_t_per_day
+                state.production_t_per_day[good] = stock.local_production_t_per_day
+        elif section == "flows":
+            self.logistics.flows_changed()
+        self.network_changed()
+
+    def intervene(self, event: Any) -> LogEntry:
+        """Apply an event now (an object or a dict such as ``{"action": "close_link",
+        "link": "lachin"}``), logged as an intervention."""
+        self.day_index = self.steps
+        self.today = self.date
+        event = make_event(self, event)
+        apply_event(self, event, intervention=True)
+        return self.log.entries[-1]
+
+    def log_event(self, kind: str, subject: str, message: str, **data: Any) -> LogEntry:
+        step = max(self.day_index + 1, 0)
+        return self.log.add(step, self.today, kind, subject, message, **data)

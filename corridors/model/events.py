@@ -1,0 +1,137 @@
+"""Events: dated scenario events and interactive interventions are the same objects.
+
+An event changes the world (a link's status, a transit permission, any field of the scenario)
+and writes to the event log why it happened. Scheduled events fire at the start of their day;
+``apply_event(model, event, intervention=True)`` applies one immediately, mid-run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+
+from corridors.scenarios import schema
+from corridors.scenarios.loader import ScenarioError, set_field, validate_data
+
+if TYPE_CHECKING:
+    from corridors.model.conflict_model import ConflictModel
+
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(schema.Event)
+"""Validates a dict into the right event class by its ``action``."""
+
+
+class EventSchedule:
+    """Scenario events by day index."""
+
+    def __init__(self, events: list[Any], start: Any) -> None:
+        self.by_day: dict[int, list[Any]] = defaultdict(list)
+        for ev in events:
+            self.by_day[(ev.date - start).days].append(ev)
+
+    def due(self, day: int) -> list[Any]:
+        return self.by_day.get(day, [])
+
+
+def _by(event: Any) -> str:
+    return f" by {event.actor}" if event.actor else ""
+
+
+def _why(event: Any) -> str:
+    return f": {event.reason}" if event.reason else ""
+
+
+def apply_event(model: ConflictModel, event: Any, intervention: bool = False) -> str:
+    """Apply one event now; returns the log message. Raises ScenarioError for a bad event."""
+    kind = "intervention" if intervention else "event"
+    action = event.action
+    if action in ("close_link", "open_link", "throttle_link"):
+        link = model.link(event.link)
+        before = link.status
+        if action == "close_link":
+            link.set_status("closed")
+            what = f"link {link.name} closed{_by(event)}"
+        elif action == "open_link":
+            link.set_status("open", throttle=1.0)
+            what = f"link {link.name} reopened{_by(event)}"
+        else:
+            link.set_status("throttled", throttle=event.fraction)
+            what = (
+                f"link {link.name} throttled to {event.fraction:.0%} of capacity "
+                f"({link.capacity_t_per_day * event.fraction:,.0f} of "
+                f"{link.capacity_t_per_day:,.0f} t/day){_by(event)}"
+            )
+        message = what + _why(event)
+        model.log_event(
+            kind,
+            link.name,
+            message,
+            action=action,
+            before=before,
+            after=link.status,
+            actor=event.actor,
+            source=event.sources,
+        )
+    elif action in ("deny_transit", "grant_transit"):
+        state = model.state(event.state)
+        target = model.state(event.to)
+        allow = action == "grant_transit"
+        model.transit_overrides[(state.name, target.name)] = allow
+        model.network_changed()
+        verb = "grants" if allow else "denies"
+        message = f"{state.name} {verb} transit to goods for or from {target.name}" + _why(event)
+        model.log_event(
+            kind,
+            state.name,
+            message,
+            action=action,
+            to=target.name,
+            actor=event.actor,
+            source=event.sources,
+        )
+    elif action == "set_parameter":
+        before = _current(model, event.path)
+        candidate = model.spec.model_copy(deep=True)
+        set_field(candidate, event.path, event.value)
+        validate_data(candidate.model_dump(mode="python"), f"event on {event.date}")
+        set_field(model.spec, event.path, event.value)
+        model.spec_changed(event.path)
+        message = f"{event.path} changed from {before!r} to {event.value!r}{_by(event)}" + _why(
+            event
+        )
+        model.log_event(
+            kind,
+            event.path,
+            message,
+            action=action,
+            before=before,
+            after=event.value,
+            actor=event.actor,
+            source=event.sources,
+        )
+    else:  # pragma: no cover - the schema admits no other action
+        raise ScenarioError([])
+    return message
+
+
+def _current(model: ConflictModel, path: str) -> Any:
+    node: Any = model.spec
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next((x for x in node if getattr(x, "name", None) == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+def make_event(model: ConflictModel, event: Any) -> Any:
+    """An event object from an event or a dict; the date defaults to today."""
+    if isinstance(event, dict):
+        data = {"date": model.today, **event}
+        return EVENT_ADAPTER.validate_python(data)
+    return event

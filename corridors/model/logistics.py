@@ -1,0 +1,441 @@
+"""Logistics: routing flows over usable links, sharing capacity, transit delay, losses.
+
+Each day every active flow asks to ship its daily quantity along its route (the quickest chain
+of links that are not closed, that carry its good, and whose gatekeepers and intermediate states
+permit it). Links share their capacity among the flows on them in proportion to
+``priority × demand``; a flow ships the smallest share it gets along its route, so no link ever
+carries more than its capacity. Goods arrive after the sum of the links' transit days; a
+fraction ``1 − Π(1 − loss_rate)`` is lost on the way. Routes are cached and recomputed only when
+a link's status or a transit permission changes (the model's ``network_version``).
+
+Conservation, per flow and in total, every day: shipped = delivered + in transit + lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from corridors.agents import StateAgent, SupplyLink
+    from corridors.model.conflict_model import ConflictModel
+
+
+MODE_PENALTY_DAYS = {"road": 0.0, "rail": 0.0, "sea": 0.0, "pipeline": 0.0, "air": 10.0}
+"""Generalised cost added to a link's transit days when choosing routes: flying a tonne costs
+far more than trucking it, so air is used only when surface routes are slower by more than this.
+A throttled link's cost is divided by its usable fraction, so flows prefer open alternatives."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """A flow's chain of links (indices into the model's link list) and its properties."""
+
+    links: tuple[int, ...]
+    nodes: tuple[str, ...]
+    transit_days: int
+    survival: float
+    """Fraction of a shipment that is not lost along the route."""
+
+    def describe(self) -> str:
+        return " → ".join(self.nodes)
+
+
+def share_capacity(
+    demand: np.ndarray,
+    weight: np.ndarray,
+    capacity: np.ndarray,
+    pair_flow: np.ndarray,
+    pair_link: np.ndarray,
+) -> np.ndarray:
+    """Tonnes each flow ships today: weighted progressive filling (max-min fair by weight).
+
+    All flows with demand grow together at rates proportional to ``weight`` (priority × demand,
+    so equal priorities get equal fractions of their demand); a flow stops when its demand is
+    met or when a link on its route is full, and the capacity it leaves is shared among the
+    rest. ``pair_flow[k]`` uses link ``pair_link[k]``. No link ever carries more than its capacity.
+    """
+    n_links = capacity.size
+    alloc = np.zeros_like(demand)
+    active = (demand > 0) & (weight > 0)
+    on_route = np.zeros(demand.size, dtype=bool)
+    on_route[pair_flow] = True
+    active &= on_route
+    remaining = capacity.astype(float).copy()
+    tolerance = 1e-12
+    for _ in range(demand.size + n_links + 1):
+        if not active.any():
+            break
+        act_pair = active[pair_flow]
+        link_weight = np.bincount(
+            pair_link[act_pair], weights=weight[pair_flow[act_pair]], minlength=n_links
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_flow = np.where(active, (demand - alloc) / weight, np.inf)
+            t_link = np.where(link_weight > 0, remaining / link_weight, np.inf)
+        step = max(0.0, min(t_flow.min(), t_link.min()))
+        alloc[active] += step * weight[active]
+        remaining = np.maximum(remaining - step * link_weight, 0.0)
+        full_link = (link_weight > 0) & (remaining <= tolerance * np.maximum(capacity, 1.0))
+        done = active & (alloc >= demand * (1 - 1e-12))
+        blocked = np.zeros_like(active)
+        blocked[pair_flow[act_pair & full_link[pair_link]]] = True
+        active &= ~(done | blocked)
+    return np.minimum(alloc, demand)
+
+
+class Logistics:
+    """Daily shipping and delivery for all flows of a model."""
+
+    def __init__(self, model: ConflictModel) -> None:
+        self.model = model
+        self.links: list[SupplyLink] = list(model.links)
+        self.link_index = {lk.name: i for i, lk in enumerate(self.links)}
+        self.flow_specs = list(model.spec.flows)
+        self.flow_names = [f.name for f in self.flow_specs]
+        n = len(self.flow_specs)
+        self.shipped_t = np.zeros(n)
+        self.delivered_t = np.zeros(n)
+        self.lost_t = np.zeros(n)
+        self.shipped_today_t = np.zeros(n)
+        self.pending: dict[int, np.ndarray] = {}
+        """Goods in transit by arrival day index (t per flow)."""
+        self.routes: list[Route | None] = [None] * n
+        self.no_route_reason: list[str] = [""] * n
+        self._route_version = -1
+        self._pairs_flow = np.zeros(0, dtype=np.int64)
+        self._pairs_link = np.zeros(0, dtype=np.int64)
+        self._records: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._load_flow_arrays()
+        self.refresh_routes()
+        self._fill_pipeline()
+
+    def _fill_pipeline(self) -> None:
+        """Goods already on their way at the start, as if each flow active on day 0 had been
+        running at its nominal rate: otherwise every scenario opens with a false gap."""
+        demand = np.where(
+            (self.first_day <= 0) & (self.last_day >= 0) & self._routed, self.quantity, 0.0
+        )
+        capacity = np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
+        shipped = share_capacity(
+            demand, self.priority * demand, capacity, self._pairs_flow, self._pairs_link
+        )
+        arriving = shipped * self._survival
+        for fidx in np.flatnonzero(arriving):
+            for days_before in range(1, int(self._transit[fidx]) + 1):
+                due = int(self._transit[fidx]) - days_before
+                bucket = self.pending.setdefault(due, np.zeros(len(self.flow_specs)))
+                bucket[fidx] += arriving[fidx]
+                self.shipped_t[fidx] += arriving[fidx]
+
+    # ------------------------------------------------------------------ set-up and caches
+
+    def _load_flow_arrays(self) -> None:
+        """Arrays of the flows' numbers; reloaded when an event changes a flow's spec."""
+        start = self.model.start_date
+        specs = self.flow_specs
+        self.quantity = np.array([f.quantity_t_per_day for f in specs], dtype=float)
+        self.priority = np.array([f.priority for f in specs], dtype=float)
+        self.first_day = np.array(
+            [(f.start - start).days if f.start else -(10**9) for f in specs], dtype=np.int64
+        )
+        self.last_day = np.array(
+            [(f.end - start).days if f.end else 10**9 for f in specs], dtype=np.int64
+        )
+
+    def flows_changed(self) -> None:
+        self._load_flow_arrays()
+
+    @property
+    def in_transit_t(self) -> np.ndarray:
+        total = np.zeros(len(self.flow_specs))
+        for amounts in self.pending.values():
+            total += amounts
+        return total
+
+    # ------------------------------------------------------------------ routing
+
+    def _graph_for(self, origin: str, destination: str, commodity: str) -> nx.DiGraph:
+        permits = self.model.permits_transit
+        states = self.model.states_by_name
+        blocked_nodes = {
+            name
+            for name in states
+            if name not in (origin, destination) and not permits(name, origin, destination)
+        }
+        graph = nx.DiGraph()
+        for i, link in enumerate(self.links):
+            fraction = link.usable_fraction
+            if fraction <= 0 or not link.can_carry(commodity):
+                continue
+            if any(
+                g not in (origin, destination) and not permits(g, origin, destination)
+                for g in link.gatekeepers
+            ):
+                continue
+            weight = (link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]) / fraction
+            ends = (
+                [(link.a, link.b), (link.b, link.a)] if link.bidirectional else [(link.a, link.b)]
+            )
+            for u, v in ends:
+                if u in blocked_nodes or v in blocked_nodes:
+                    continue
+                current = graph.get_edge_data(u, v)
+                if current is None or weight < current["weight"]:
+                    graph.add_edge(u, v, weight=weight, link=i)
+        return graph
+
+    def _why_unusable(self, link: SupplyLink, origin: str, destination: str, commodity: str) -> str:
+        if link.status == "closed":
+            return f"{link.name} is closed"
+        if not link.can_carry(commodity):
+            return f"{link.name} does not carry {commodity}"
+        for g in link.gatekeepers:
+            if g not in (origin, destination) and not self.model.permits_transit(
+                g, origin, destination
+            ):
+                return f"{g} denies transit on {link.name}"
+        for s in (link.a, link.b):
+            if s not in (origin, destination) and not self.model.permits_transit(
+                s, origin, destination
+            ):
+                return f"{s} denies transit"
+        return f"{link.name} leads nowhere useful"
+
+    def _route(self, origin: str, destination: str, commodity: str) -> Route | None:
+        graph = self._graph_for(origin, destination, commodity)
+        if origin not in graph or destination not in graph:
+            return None
+        try:
+            nodes = nx.shortest_path(graph, origin, destination, weight="weight")
+        except nx.NetworkXNoPath:
+            return None
+        link_ids = tuple(graph.edges[u, v]["link"] for u, v in itertools.pairwise(nodes))
+        return Route(
+            links=link_ids,
+            nodes=tuple(nodes),
+            transit_days=sum(self.links[i].transit_days for i in link_ids),
+            survival=math.prod(1.0 - self.links[i].loss_rate for i in link_ids),
+        )
+
+    def refresh_routes(self) -> None:
+        """Recompute routes if the network changed since they were last computed."""
+        if self._route_version == self.model.network_version:
+            return
+        first = self._route_version < 0
+        self._route_version = self.model.network_version
+        cache: dict[tuple[str, str, str], Route | None] = {}
+        for fi, flow in enumerate(self.flow_specs):
+            key = (flow.origin, flow.destination, flow.commodity)
+            if key not in cache:
+                cache[key] = self._route(*key)
+            new, old = cache[key], self.routes[fi]
+            if not first and self._active(fi):
+                self._log_route_change(fi, old, new)
+            elif new is None and self.first_day[fi] <= 0:
+                self.no_route_reason[fi] = self._no_route_reason(fi, None)
+                self.model.log_event(
+                    "no_route",
+                    flow.name,
+                    f"flow {flow.name} has no route at the start: {self.no_route_reason[fi]}",
+                    flow=flow.name,
+                )
+            self.routes[fi] = new
+        pairs = [(fi, li) for fi, r in enumerate(self.routes) if r for li in r.links]
+        self._pairs_flow = np.array([p[0] for p in pairs], dtype=np.int64)
+        self._pairs_link = np.array([p[1] for p in pairs], dtype=np.int64)
+        self._transit = np.array([r.transit_days if r else 0 for r in self.routes], dtype=np.int64)
+        self._survival = np.array([r.survival if r else 0.0 for r in self.routes])
+        self._routed = np.array([r is not None for r in self.routes], dtype=bool)
+
+    def _active(self, fi: int) -> bool:
+        day = max(self.model.day_index, 0)
+        return bool(self.first_day[fi] <= day <= self.last_day[fi])
+
+    def _no_route_reason(self, fi: int, old: Route | None) -> str:
+        flow = self.flow_specs[fi]
+        if old is not None:
+            candidates = [self.links[i] for i in old.links]
+        else:
+            candidates = [
+                lk
+                for lk in self.links
+                if flow.origin in (lk.a, lk.b) or flow.destination in (lk.a, lk.b)
+            ]
+        reasons = [
+            self._why_unusable(lk, flow.origin, flow.destination, flow.commodity)
+            for lk in candidates
+        ]
+        usable = [r for r in reasons if not r.endswith("leads nowhere useful")]
+        return "; ".join(usable or reasons) or "no link touches its origin or destination"
+
+    def _log_route_change(self, fi: int, old: Route | None, new: Route | None) -> None:
+        if old == new:
+            return
+        flow = self.flow_specs[fi]
+        if new is None:
+            assert old is not None
+            reason = self._no_route_reason(fi, old)
+            self.no_route_reason[fi] = reason
+            self.model.log_event(
+                "no_route",
+                flow.name,
+                f"flow {flow.name} ({flow.commodity}, {flow.origin} → {flow.destination}) "
+                f"has no route: {reason}",
+                flow=flow.name,
+                previous_route=old.describe(),
+            )
+        elif old is None:
+            self.model.log_event(
+                "route_restored",
+                flow.name,
+                f"flow {flow.name} can move again via {new.describe()}",
+                flow=flow.name,
+                route=new.describe(),
+            )
+        elif old.links != new.links:
+            changed = [self.links[i] for i in old.links if i not in new.links]
+            why = "; ".join(
+                self._why_unusable(lk, flow.origin, flow.destination, flow.commodity)
+                if lk.usable_fraction == 0
+                else f"{lk.name} is {lk.status}"
+                for lk in changed
+            )
+            self.model.log_event(
+                "reroute",
+                flow.name,
+                f"flow {flow.name} rerouted {old.describe()} ⇒ {new.describe()} ({why})",
+                flow=flow.name,
+                route=new.describe(),
+                previous_route=old.describe(),
+            )
+
+    # ------------------------------------------------------------------ the day
+
+    def step(self) -> None:
+        model = self.model
+        day = model.day_index
+        self.refresh_routes()
+        n_links = len(self.links)
+
+        active = (self.first_day <= day) & (day <= self.last_day)
+        for fidx in np.flatnonzero((self.first_day == day) & ~self._routed):
+            reason = self._no_route_reason(int(fidx), None)
+            self.model.log_event(
+                "no_route",
+                self.flow_names[fidx],
+                f"flow {self.flow_names[fidx]} starts today but has no route: {reason}",
+                flow=self.flow_names[fidx],
+            )
+        demand = np.where(active & self._routed, self.quantity, 0.0)
+        demand = self._limit_by_origin_stock(demand)
+
+        capacity = np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
+        cv = model.spec.parameters.capacity_noise_cv
+        if cv > 0 and n_links:
+            sigma = math.sqrt(math.log1p(cv * cv))
+            capacity *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
+        for lk, cap in zip(self.links, capacity, strict=True):
+            lk.capacity_today_t = float(cap)
+
+        fi, li = self._pairs_flow, self._pairs_link
+        shipped = share_capacity(demand, self.priority * demand, capacity, fi, li)
+        carried = np.bincount(li, weights=shipped[fi], minlength=n_links)
+        if model.record_flows and fi.size:
+            keep = shipped[fi] > 0
+            self._records.append((day, li[keep], fi[keep], shipped[fi][keep]))
+        for lk, tonnes in zip(self.links, carried, strict=True):
+            lk.carried_today_t = float(tonnes)
+            lk.carried_total_t += float(tonnes)
+
+        lost = shipped * (1.0 - self._survival)
+        arriving = shipped - lost
+        self.shipped_today_t = shipped
+        self.shipped_t += shipped
+        self.lost_t += lost
+        for fidx in np.flatnonzero(shipped):
+            flow = self.flow_specs[fidx]
+            model.states_by_name[flow.origin].draw(flow.commodity, float(shipped[fidx]))
+        for transit in np.unique(self._transit[arriving > 0]):
+            due_day = day + int(transit)
+            mask = (self._transit == transit) & (arriving > 0)
+            bucket = self.pending.setdefault(due_day, np.zeros(len(self.flow_specs)))
+            bucket[mask] += arriving[mask]
+        self._deliver(day)
+
+    def _limit_by_origin_stock(self, demand: np.ndarray) -> np.ndarray:
+        """Flows drawing on an origin's stock cannot ship more than the stock holds."""
+        groups: dict[tuple[str, str], list[int]] = {}
+        for fidx in np.flatnonzero(demand):
+            flow = self.flow_specs[fidx]
+            origin: StateAgent = self.model.states_by_name[flow.origin]
+            if flow.commodity in origin.stock_t:
+                groups.setdefault((flow.origin, flow.commodity), []).append(int(fidx))
+        for (origin_name, commodity), idx in groups.items():
+            available = self.model.states_by_name[origin_name].stock_t[commodity]
+            wanted = demand[idx].sum()
+            if wanted > available:
+                demand[idx] *= available / wanted
+        return demand
+
+    def _deliver(self, day: int) -> None:
+        for state in self.model.states_by_name.values():
+            state.received_t = {}
+        due = self.pending.pop(day, None)
+        if due is None:
+            return
+        self.delivered_t += due
+        for fidx in np.flatnonzero(due):
+            flow = self.flow_specs[fidx]
+            self.model.states_by_name[flow.destination].receive(flow.commodity, float(due[fidx]))
+
+    # ------------------------------------------------------------------ outputs
+
+    def balance(self) -> pd.DataFrame:
+        """Per-flow accounting: shipped, delivered, in transit, lost and the residual (t)."""
+        in_transit = self.in_transit_t
+        frame = pd.DataFrame(
+            {
+                "flow": self.flow_names,
+                "shipped_t": self.shipped_t,
+                "delivered_t": self.delivered_t,
+                "in_transit_t": in_transit,
+                "lost_t": self.lost_t,
+            }
+        )
+        frame["residual_t"] = (
+            frame.shipped_t - frame.delivered_t - frame.in_transit_t - frame.lost_t
+        )
+        return frame
+
+    def flow_table(self) -> pd.DataFrame:
+        """What each link carried each day for each flow (t); one row per link, flow and day."""
+        columns = ["step", "date", "link", "mode", "flow", "commodity", "tonnes"]
+        if not self._records:
+            return pd.DataFrame(columns=columns)
+        days = np.concatenate([np.full(len(r[1]), r[0]) for r in self._records])
+        links = np.concatenate([r[1] for r in self._records])
+        flows = np.concatenate([r[2] for r in self._records])
+        tonnes = np.concatenate([r[3] for r in self._records])
+        start = pd.Timestamp(self.model.start_date)
+        link_names = np.array([lk.name for lk in self.links], dtype=object)
+        link_modes = np.array([lk.mode for lk in self.links], dtype=object)
+        names = np.array(self.flow_names, dtype=object)
+        commodities = np.array([f.commodity for f in self.flow_specs], dtype=object)
+        return pd.DataFrame(
+            {
+                "step": days + 1,
+                "date": (start + pd.to_timedelta(days, unit="D")).date,
+                "link": link_names[links],
+                "mode": link_modes[links],
+                "flow": names[flows],
+                "commodity": commodities[flows],
+                "tonnes": tonnes,
+            }
+        )

@@ -1,0 +1,631 @@
+"""Loading scenarios: built-in names or files, ``extends:`` bases, variants, ``--set`` overrides.
+
+Every problem is reported as a :class:`ScenarioError` whose lines read
+``FILE:LINE: FIELD.PATH: what is wrong — the fix``; nothing here prints a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from corridors.scenarios import schema
+from corridors.scenarios.schema import Scenario
+from corridors.scenarios.yamlsafe import (
+    LDict,
+    LList,
+    Where,
+    YamlError,
+    parse_scalar,
+    read_yaml_file,
+    to_plain,
+    where_of,
+)
+
+NAMED_LISTS = ("states", "links", "flows", "events", "targets")
+"""Top-level lists whose items are merged by ``name`` when a scenario extends another."""
+
+MAX_STATES = 5_000
+MAX_LINKS = 20_000
+MAX_FLOWS = 20_000
+MAX_DAYS = 36_500
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario."""
+
+    where: Where | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        loc = f"{self.where}: " if self.where else ""
+        path = f"{self.path}: " if self.path else ""
+        return f"{loc}{path}{self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, variant or override) is invalid. ``str()`` is the first problem."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = str(self.problems[0]) if self.problems else "invalid scenario"
+        more = len(self.problems) - 1
+        super().__init__(first + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+
+    def report(self) -> str:
+        """All problems, one per line."""
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass
+class Provenance:
+    """How a scenario was put together, so a run can be reproduced."""
+
+    name: str
+    file: str
+    variants: list[str] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- finding files
+
+
+def library_dir() -> Path:
+    return Path(str(resources.files("corridors.scenarios") / "library"))
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in library_dir().glob("*.yaml"))
+
+
+def variant_names(name: str) -> list[str]:
+    folder = library_dir() / "variants" / name
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def resolve_scenario_path(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    """A built-in name or a file path → the file."""
+    text = str(name_or_path)
+    if text in builtin_names():
+        return library_dir() / f"{text}.yaml"
+    candidate = Path(text)
+    if not candidate.is_absolute() and relative_to is not None:
+        candidate = relative_to / candidate
+    if candidate.exists():
+        return candidate
+    if candidate.suffix == "" and candidate.with_suffix(".yaml").exists():
+        return candidate.with_suffix(".yaml")
+    raise ScenarioError(
+        [
+            Problem(
+                None,
+                "",
+                f"no scenario named '{text}': not a built-in "
+                f"({', '.join(builtin_names())}) nor an existing file"
+                + _suggest(text, builtin_names()),
+            )
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+def _merge(base: Any, overlay: Any, path: str = "") -> Any:
+    """Deep-merge ``overlay`` onto ``base``; named lists merge item by item on ``name``."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = LDict(base, where=getattr(base, "where", None))
+        out.key_where = dict(getattr(base, "key_where", {}))
+        for key, value in overlay.items():
+            if key == "extends":
+                continue
+            sub = f"{path}.{key}" if path else str(key)
+            out[key] = _merge(base[key], value, sub) if key in base else value
+            if hasattr(overlay, "key_where") and key in overlay.key_where:
+                out.key_where[key] = overlay.key_where[key]
+        return out
+    if path in NAMED_LISTS and isinstance(base, list) and isinstance(overlay, list):
+        return _merge_named(base, overlay, path)
+    return overlay
+
+
+def _merge_named(base: list, overlay: list, path: str) -> LList:
+    items = list(base)
+    wheres = list(getattr(base, "item_where", [None] * len(base)))
+    owheres = list(getattr(overlay, "item_where", [None] * len(overlay)))
+    index = {item.get("name"): i for i, item in enumerate(items) if isinstance(item, dict)}
+    for item, w in zip(overlay, owheres, strict=True):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(item, dict) and item.get("delete") is True:
+            if name not in index:
+                raise ScenarioError(
+                    [
+                        Problem(
+                            w,
+                            f"{path}",
+                            f"cannot delete '{name}': the base has no such item"
+                            + _suggest(str(name), [str(k) for k in index if k]),
+                        )
+                    ]
+                )
+            items[index[name]] = None
+            continue
+        if name is not None and name in index and items[index[name]] is not None:
+            items[index[name]] = _merge(items[index[name]], item, f"{path}[{name}]")
+            wheres[index[name]] = w
+        else:
+            index[name] = len(items)
+            items.append(item)
+            wheres.append(w)
+    out = LList([i for i in items if i is not None], where=getattr(overlay, "where", None))
+    out.item_where = [w for i, w in zip(items, wheres, strict=True) if i is not None]
+    return out
+
+
+def _read_mapping(path: Path) -> LDict:
+    try:
+        data = read_yaml_file(path)
+    except YamlError as exc:
+        raise ScenarioError([Problem(exc.where, "", exc.message)]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [
+                Problem(
+                    Where(str(path), 1),
+                    "",
+                    "a scenario file must be a mapping of sections "
+                    "(meta, calendar, states, links, flows, parameters, events, targets)",
+                )
+            ]
+        )
+    return data
+
+
+def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> LDict:
+    """Read a scenario file and, recursively, the scenarios it extends; merged, unvalidated."""
+    resolved = path.resolve()
+    if resolved in _chain:
+        cycle = " → ".join(p.name for p in (*_chain, resolved))
+        raise ScenarioError([Problem(Where(str(path)), "extends", f"'extends' cycle: {cycle}")])
+    data = _read_mapping(path)
+    base_name = data.get("extends")
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str):
+        raise ScenarioError(
+            [Problem(where_of(data, ("extends",)), "extends", "must be a scenario name or path")]
+        )
+    try:
+        base_path = resolve_scenario_path(base_name, relative_to=path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(
+            [Problem(where_of(data, ("extends",)), "extends", exc.problems[0].message)]
+        ) from None
+    base = load_raw(base_path, (*_chain, resolved))
+    return _merge(base, data)
+
+
+# ---------------------------------------------------------------------------- overrides
+
+
+def override_key(key: str) -> str:
+    """Keyword parameter → dotted path: ``links__lachin__status`` → ``links.lachin.status``;
+    a bare model parameter name → ``parameters.NAME``."""
+    if "." in key:
+        return key
+    if "__" in key:
+        return key.replace("__", ".")
+    if key in schema.Parameters.model_fields:
+        return f"parameters.{key}"
+    return key
+
+
+def _find_item(container: list, part: str) -> int | None:
+    if re.fullmatch(r"-?\d+", part):
+        idx = int(part)
+        return idx if -len(container) <= idx < len(container) else None
+    for i, item in enumerate(container):
+        if isinstance(item, dict) and part in (item.get("name"), item.get("code")):
+            return i
+    return None
+
+
+def apply_override(data: LDict, path: str, value: Any) -> None:
+    """Set ``value`` at dotted ``path`` (list items by name, code or index)."""
+    origin = Where(f"--set {path}")
+    parts = path.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        here = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            idx = _find_item(node, part)
+            if idx is None:
+                names = [str(i.get("name")) for i in node if isinstance(i, dict)]
+                raise ScenarioError(
+                    [Problem(origin, here, f"no item '{part}' here" + _suggest(part, names))]
+                )
+            if last:
+                node[idx] = value
+                if isinstance(node, LList):
+                    node.item_where[idx] = origin
+                return
+            node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                if isinstance(node, LDict):
+                    node.key_where[part] = origin
+                return
+            if part not in node:
+                node[part] = LDict(where=origin)
+                if isinstance(node, LDict):
+                    node.key_where[part] = origin
+            node = node[part]
+        else:
+            raise ScenarioError(
+                [Problem(origin, here, "cannot go deeper: this field holds a plain value")]
+            )
+
+
+def parse_set(assignment: str) -> tuple[str, Any]:
+    """``'links.lachin.capacity_t_per_day=400'`` → (path, value)."""
+    if "=" not in assignment:
+        raise ScenarioError(
+            [
+                Problem(
+                    Where("--set"),
+                    "",
+                    f"'{assignment}' is not PATH=VALUE "
+                    "(e.g. --set parameters.stress_rise_per_day=0.05)",
+                )
+            ]
+        )
+    path, _, text = assignment.partition("=")
+    path = path.strip()
+    if not path:
+        raise ScenarioError([Problem(Where("--set"), "", f"'{assignment}' has no PATH before '='")])
+    try:
+        return path, parse_scalar(text)
+    except YamlError as exc:
+        raise ScenarioError([Problem(Where(f"--set {path}"), path, exc.message)]) from None
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+_ALL_FIELDS = sorted(
+    {
+        name
+        for cls in vars(schema).values()
+        if isinstance(cls, type) and issubclass(cls, BaseModel)
+        for name in cls.model_fields
+    }
+)
+_ACTIONS = sorted(
+    get_args(cls.model_fields["action"].annotation)[0]
+    for cls in (
+        schema.CloseLink,
+        schema.OpenLink,
+        schema.ThrottleLink,
+        schema.DenyTransit,
+        schema.GrantTransit,
+        schema.SetParameter,
+    )
+)
+
+
+def _path_text(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop union tags pydantic puts in locations (``events.0.close_link.link``)."""
+    return tuple(p for p in loc if p not in _ACTIONS and not str(p).startswith("function-"))
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    loc = err["loc"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return f"unknown field '{loc[-1]}'" + (
+            _suggest(loc[-1], _ALL_FIELDS) or " — remove it or check the authoring guide"
+        )
+    if kind == "union_tag_invalid":
+        tag = err.get("ctx", {}).get("tag", value)
+        return f"unknown action '{tag}' (one of {', '.join(_ACTIONS)})" + _suggest(tag, _ACTIONS)
+    if kind == "union_tag_not_found":
+        return f"each event needs an 'action' (one of {', '.join(_ACTIONS)})"
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
+        return f"expected a number, got {value!r}"
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return f"expected a date like 2023-09-19, got {value!r}"
+    if kind in ("literal_error", "enum"):
+        expected = err.get("ctx", {}).get("expected", "")
+        options = re.findall(r"'([^']+)'", str(expected))
+        return f"{value!r} is not allowed; expected {expected}" + _suggest(str(value), options)
+    if kind == "finite_number":
+        return "must be a finite number (not NaN or infinity)"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _problems_from_validation(exc: ValidationError, data: Any) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(tuple(err["loc"]))
+        problems.append(Problem(where_of(data, loc), _path_text(loc), _describe(err)))
+    return problems
+
+
+def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
+    """Cross-references pydantic cannot see: names, routes, dates, limits."""
+    problems: list[Problem] = []
+
+    def add(loc: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(where_of(data, loc), _path_text(loc), message))
+
+    state_names = [s.name for s in sc.states]
+    link_names = [lk.name for lk in sc.links]
+
+    def check_state(loc: tuple[Any, ...], name: str | None) -> None:
+        if name is not None and name not in state_names:
+            add(loc, f"unknown state '{name}'" + _suggest(name, state_names))
+
+    def check_link(loc: tuple[Any, ...], name: str) -> None:
+        if name not in link_names:
+            add(loc, f"unknown link '{name}'" + _suggest(name, link_names))
+
+    for section, items, key in (
+        ("states", sc.states, "name"),
+        ("states", sc.states, "code"),
+        ("links", sc.links, "name"),
+        ("flows", sc.flows, "name"),
+        ("targets", sc.targets, "name"),
+    ):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = getattr(item, key)
+            if value in seen:
+                add((section, i, key), f"duplicate {key} '{value}' (also {section}[{seen[value]}])")
+            seen.setdefault(value, i)
+    seen_events: dict[str, int] = {}
+    for i, ev in enumerate(sc.events):
+        if ev.name is not None:
+            if ev.name in seen_events:
+                add(("events", i, "name"), f"duplicate event name '{ev.name}'")
+            seen_events.setdefault(ev.name, i)
+
+    for limit, items, section in (
+        (MAX_STATES, sc.states, "states"),
+        (MAX_LINKS, sc.links, "links"),
+        (MAX_FLOWS, sc.flows, "flows"),
+    ):
+        if len(items) > limit:
+            add((section,), f"{len(items):,} {section}; the limit is {limit:,}")
+    if sc.calendar.n_days > MAX_DAYS:
+        add(("calendar",), f"{sc.calendar.n_days:,} days; the limit is {MAX_DAYS:,}")
+
+    for i, st in enumerate(sc.states):
+        for other in st.relations:
+            check_state(("states", i, "relations", other), other)
+        for j, other in enumerate(st.denies_transit_to):
+            check_state(("states", i, "denies_transit_to", j), other)
+        for j, link in enumerate(st.guarantees):
+            check_link(("states", i, "guarantees", j), link)
+
+    for i, lk in enumerate(sc.links):
+        check_state(("links", i, "a"), lk.a)
+        check_state(("links", i, "b"), lk.b)
+        if lk.a == lk.b:
+            add(
+                ("links", i, "b"),
+                f"link '{lk.name}' joins '{lk.a}' to itself; a link needs two different endpoints",
+            )
+        for j, name in enumerate(lk.crosses):
+            check_state(("links", i, "crosses", j), name)
+        check_state(("links", i, "controlled_by"), lk.controlled_by)
+        if lk.status == "throttled" and lk.throttle >= 1:
+            add(
+                ("links", i, "throttle"),
+                "status is 'throttled' but throttle is 1; "
+                "give the usable fraction, e.g. throttle: 0.1",
+            )
+
+    start, end = sc.calendar.start, sc.end_date
+    for i, fl in enumerate(sc.flows):
+        check_state(("flows", i, "origin"), fl.origin)
+        check_state(("flows", i, "destination"), fl.destination)
+        if fl.origin == fl.destination:
+            add(("flows", i, "destination"), "a flow needs a destination other than its origin")
+
+    for i, ev in enumerate(sc.events):
+        if not start <= ev.date < end:
+            add(
+                ("events", i, "date"),
+                f"{ev.date} is outside the calendar ({start} to {end - dt.timedelta(days=1)})",
+            )
+        if hasattr(ev, "link"):
+            check_link(("events", i, "link"), ev.link)
+        if hasattr(ev, "state"):
+            check_state(("events", i, "state"), ev.state)
+            check_state(("events", i, "to"), ev.to)
+        check_state(("events", i, "actor"), ev.actor)
+        if isinstance(ev, schema.SetParameter):
+            try:
+                set_field(sc.model_copy(deep=True), ev.path, ev.value)
+            except ScenarioError as exc:
+                add(("events", i, "value"), exc.problems[0].message)
+    for i, tg in enumerate(sc.targets):
+        if tg.date is not None and not start <= tg.date <= end:
+            add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
+
+    if not problems:
+        problems += _route_problems(sc, data)
+    return problems
+
+
+def _route_problems(sc: Scenario, data: Any) -> list[Problem]:
+    """A flow with no path at all over the network (whatever the links' status) is a mistake."""
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(s.name for s in sc.states)
+    problems = []
+    for i, fl in enumerate(sc.flows):
+        usable = nx.DiGraph()
+        usable.add_nodes_from(s.name for s in sc.states)
+        for lk in sc.links:
+            if fl.commodity not in lk.goods():
+                continue
+            usable.add_edge(lk.a, lk.b)
+            if lk.bidirectional:
+                usable.add_edge(lk.b, lk.a)
+        if not nx.has_path(usable, fl.origin, fl.destination):
+            problems.append(
+                Problem(
+                    where_of(data, ("flows", i)),
+                    f"flows[{i}]",
+                    f"no chain of links can carry {fl.commodity} from '{fl.origin}' to "
+                    f"'{fl.destination}'; add a link or change the flow",
+                )
+            )
+    return problems
+
+
+def set_field(sc: Scenario, path: str, value: Any) -> None:
+    """Set a field of a loaded scenario by dotted path, validated (used by events at run time)."""
+    parts = path.split(".")
+    node: Any = sc
+    try:
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if isinstance(node, list):
+                idx = _find_item(node, part)
+                if idx is None:
+                    raise KeyError(part)
+                if last:
+                    node[idx] = value
+                    return
+                node = node[idx]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                    return
+                node = node[part]
+            elif isinstance(node, BaseModel):
+                if part not in type(node).model_fields:
+                    raise ScenarioError(
+                        [
+                            Problem(
+                                None,
+                                path,
+                                f"unknown field '{part}'" + _suggest(part, type(node).model_fields),
+                            )
+                        ]
+                    )
+                if last:
+                    setattr(node, part, value)
+                    return
+                node = getattr(node, part)
+            else:
+                raise KeyError(part)
+    except ValidationError as exc:
+        raise ScenarioError([Problem(None, path, _describe(exc.errors()[0]))]) from None
+    except KeyError:
+        raise ScenarioError([Problem(None, path, f"no field or item '{part}' here")]) from None
+
+
+def validate_data(data: Any, file: str) -> Scenario:
+    """Validate merged data into a Scenario, or raise ScenarioError with every problem."""
+    try:
+        sc = Scenario.model_validate(to_plain(data))
+    except ValidationError as exc:
+        raise ScenarioError(_problems_from_validation(exc, data)) from None
+    problems = _reference_problems(sc, data)
+    if problems:
+        raise ScenarioError(problems)
+    return sc
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def resolve_variant_path(base_name: str, variant: str) -> Path:
+    folder = library_dir() / "variants" / base_name
+    candidate = folder / f"{variant}.yaml"
+    if candidate.exists():
+        return candidate
+    if Path(variant).exists():
+        return Path(variant)
+    known = variant_names(base_name)
+    raise ScenarioError(
+        [
+            Problem(
+                None,
+                "",
+                f"no variant '{variant}' for scenario '{base_name}' "
+                f"(variants: {', '.join(known) or 'none'})" + _suggest(variant, known),
+            )
+        ]
+    )
+
+
+def load_scenario(
+    name_or_path: str | Path | Scenario,
+    variants: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """A validated scenario from a built-in name or a file, with variants and overrides applied.
+
+    ``overrides`` maps dotted paths (``links.lachin.status``) — or keyword-style names
+    (``links__lachin__status``, a bare parameter name) — to values; they are validated like the
+    file. Raises :class:`ScenarioError`.
+    """
+    overrides = dict(overrides or {})
+    if isinstance(name_or_path, Scenario):
+        if not variants and not overrides:
+            return name_or_path
+        data: Any = LDict(
+            name_or_path.model_dump(mode="json", exclude_none=True), where=Where("<scenario>")
+        )
+        prov = getattr(name_or_path, "_provenance", None)
+        base_name = prov.name if prov else "<scenario>"
+        file = prov.file if prov else "<scenario>"
+    else:
+        path = resolve_scenario_path(name_or_path)
+        data = load_raw(path)
+        base_name = str(name_or_path) if str(name_or_path) in builtin_names() else path.stem
+        file = str(path)
+    for variant in variants:
+        vpath = resolve_variant_path(base_name, variant)
+        data = _merge(data, _read_mapping(vpath))
+    for key, value in overrides.items():
+        apply_override(data, override_key(key), value)
+    sc = validate_data(data, file)
+    sc._provenance = Provenance(base_name, file, list(variants), dict(overrides))
+    return sc

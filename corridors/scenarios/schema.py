@@ -1,0 +1,388 @@
+"""The scenario file format: pydantic models, validated strictly (unknown fields are errors).
+
+A number from the record may be written plainly (``population: 120000``) or with its source
+(``population: {value: 120000, source: "ACAPS briefing, Jan 2023"}``); the source is moved into
+the entity's ``sources`` map so the model sees plain numbers and reports can cite them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+COMMODITIES: tuple[str, ...] = ("food", "fuel", "medicine", "ammunition", "oil", "cargo")
+"""Goods the logistics layer moves, all measured in tonnes."""
+
+CONSUMED_COMMODITIES: tuple[str, ...] = ("food", "fuel", "medicine")
+"""Goods a population consumes daily; shortages of these raise humanitarian stress."""
+
+Commodity = Literal["food", "fuel", "medicine", "ammunition", "oil", "cargo"]
+
+_SOURCED_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        {
+            "type": "object",
+            "properties": {
+                "value": {"type": "number"},
+                "source": {"type": "string"},
+                "mark": {"type": "string", "description": "V1, V2 or R (recalled, unverified)"},
+            },
+            "required": ["value"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False), WithJsonSchema(_SOURCED_SCHEMA)]
+"""A non-negative finite number that may carry a source."""
+
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), WithJsonSchema(_SOURCED_SCHEMA)]
+Score = Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are errors, assignment is validated (for --set and events)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class Sourced(Strict):
+    """An entity whose numbers may each carry a ``source``."""
+
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Source of each number, by field name."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_sources(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        given = out.get("sources", {})
+        sources = dict(given) if isinstance(given, dict) else None
+        for key, value in data.items():
+            if isinstance(value, dict) and "value" in value and key in cls.model_fields:
+                extra = set(value) - {"value", "source", "mark"}
+                if extra:
+                    continue  # leave it for the field's own validation to reject
+                out[key] = value["value"]
+                if "source" in value and sources is not None:
+                    mark = f" [{value['mark']}]" if value.get("mark") else ""
+                    sources[key] = f"{value['source']}{mark}"
+        if sources is not None:
+            out["sources"] = sources
+        return out
+
+
+class SourceRef(Strict):
+    """A document the scenario draws on."""
+
+    id: str
+    title: str
+    url: str | None = None
+    year: int | None = None
+
+
+class Meta(Strict):
+    title: str
+    description: str = ""
+    briefing: str = Field("", description="Background for teachers and students.")
+    sources: list[SourceRef] = Field(default_factory=list)
+
+
+class Calendar(Strict):
+    """The simulated period: one step is one day, starting on ``start``."""
+
+    start: dt.date
+    end: dt.date | None = None
+    days: int | None = Field(None, ge=1, le=36_500)
+
+    @model_validator(mode="after")
+    def _end_or_days(self) -> Calendar:
+        if self.end is None and self.days is None:
+            raise ValueError("give either 'end' (a date) or 'days' (a number of days)")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        if (
+            self.end is not None
+            and self.days is not None
+            and (self.end - self.start).days != self.days
+        ):
+            raise ValueError(
+                f"'end' and 'days' disagree: {self.start} + {self.days} days is "
+                f"{self.start + dt.timedelta(days=self.days)}, not {self.end}; give only one"
+            )
+        return self
+
+    @property
+    def n_days(self) -> int:
+        """Number of simulated days (steps)."""
+        if self.end is not None:
+            return (self.end - self.start).days
+        assert self.days is not None
+        return self.days
+
+
+class Role(StrEnum):
+    sovereign = "sovereign"
+    de_facto = "de_facto"
+    exclave = "exclave"
+
+
+class Stock(Sourced):
+    """A stock of one good held by a state, in tonnes, and its daily balance."""
+
+    initial_t: Quantity = Field(0.0, description="Stock on the start date (t).")
+    consumption_t_per_day: Quantity = Field(
+        0.0, description="Daily need of the population (t/day)."
+    )
+    local_production_t_per_day: Quantity = Field(
+        0.0, description="Produced inside the state each day (t/day)."
+    )
+
+
+class State(Sourced):
+    """A state or de facto state: population, stocks, relations."""
+
+    name: str = Field(description="Unique name, used to refer to the state everywhere.")
+    code: str = Field(description="Short ISO-like code, e.g. ARM.", min_length=2, max_length=8)
+    role: Role = Role.sovereign
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    population: Quantity = 0.0
+    stocks: dict[Commodity, Stock] = Field(default_factory=dict)
+    relations: dict[str, Score] = Field(
+        default_factory=dict,
+        description="Attitude toward other states, -1 hostile .. +1 allied (by state name).",
+    )
+    denies_transit_to: list[str] = Field(
+        default_factory=list,
+        description="States whose goods this state keeps out of its territory and airspace.",
+    )
+    guarantees: list[str] = Field(
+        default_factory=list, description="Links whose passage this state guarantees."
+    )
+
+
+class Mode(StrEnum):
+    road = "road"
+    rail = "rail"
+    air = "air"
+    pipeline = "pipeline"
+    sea = "sea"
+
+
+DEFAULT_CARRIES: dict[str, tuple[str, ...]] = {
+    "road": ("food", "fuel", "medicine", "ammunition", "cargo"),
+    "rail": ("food", "fuel", "medicine", "ammunition", "cargo", "oil"),
+    "air": ("medicine", "ammunition", "cargo"),
+    "pipeline": ("oil",),
+    "sea": COMMODITIES,
+}
+"""Goods a link carries by mode when its ``carries`` is not given: crude oil moves by pipeline,
+rail or tanker, not by truck; bulk food and fuel do not fly."""
+
+
+class LinkStatus(StrEnum):
+    open = "open"
+    throttled = "throttled"
+    closed = "closed"
+
+
+class Link(Sourced):
+    """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
+
+    name: str
+    mode: Mode
+    a: str = Field(description="One endpoint (state name).")
+    b: str = Field(description="The other endpoint (state name).")
+    bidirectional: bool = True
+    capacity_t_per_day: Quantity
+    transit_days: int = Field(1, ge=0, le=365)
+    length_km: Quantity | None = None
+    crosses: list[str] = Field(
+        default_factory=list, description="States whose territory or airspace the link crosses."
+    )
+    controlled_by: str | None = Field(None, description="State that controls passage.")
+    status: LinkStatus = LinkStatus.open
+    throttle: Fraction = Field(
+        1.0, description="Fraction of capacity usable when status is 'throttled'."
+    )
+    loss_rate: Fraction = Field(0.0, description="Fraction of each shipment lost in transit.")
+    carries: list[Commodity] | None = Field(
+        None, description="Goods the link can carry; when omitted, the mode's usual goods."
+    )
+
+    def goods(self) -> frozenset[str]:
+        """Goods this link carries (its ``carries``, or its mode's defaults)."""
+        return frozenset(self.carries if self.carries is not None else DEFAULT_CARRIES[self.mode])
+
+
+class Flow(Sourced):
+    """A standing supply: so many tonnes a day of one good from one state to another."""
+
+    name: str
+    commodity: Commodity
+    origin: str
+    destination: str
+    quantity_t_per_day: Quantity
+    start: dt.date | None = None
+    end: dt.date | None = None
+    priority: float = Field(1.0, gt=0, description="Weight when links share scarce capacity.")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Flow:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"flow ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Parameters(Strict):
+    """Model-wide parameters; each can be swept or overridden with --set parameters.NAME=VALUE."""
+
+    stress_rise_per_day: float = Field(
+        0.02, ge=0, le=1, description="Stress added per day at total shortage (index/day)."
+    )
+    stress_recovery_per_day: float = Field(
+        0.01, ge=0, le=1, description="Stress removed per day when fully supplied (index/day)."
+    )
+    shortage_weights: dict[Literal["food", "fuel", "medicine"], float] = Field(
+        default_factory=lambda: {"food": 0.5, "medicine": 0.3, "fuel": 0.2},
+        description="Weight of each good's shortage in the stress index (normalised).",
+    )
+    hostile_transit_threshold: float = Field(
+        -0.5,
+        ge=-1,
+        le=1,
+        description="A transit state whose relation toward a flow's destination is below this "
+        "denies passage unless it grants transit explicitly.",
+    )
+    capacity_noise_cv: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="Day-to-day variability of link capacity (coefficient of variation).",
+    )
+    stress_alert_levels: list[float] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75],
+        description="Stress levels whose crossing is written to the event log.",
+    )
+
+    @field_validator("shortage_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return v
+
+
+class _EventBase(Sourced):
+    date: dt.date
+    name: str | None = Field(None, description="Identifier; lets a variant replace or drop it.")
+    actor: str | None = Field(None, description="State that acts.")
+    reason: str = Field("", description="Why it happens, shown in the event log.")
+
+
+class CloseLink(_EventBase):
+    action: Literal["close_link"]
+    link: str
+
+
+class OpenLink(_EventBase):
+    action: Literal["open_link"]
+    link: str
+
+
+class ThrottleLink(_EventBase):
+    action: Literal["throttle_link"]
+    link: str
+    fraction: Fraction
+
+
+class DenyTransit(_EventBase):
+    """``state`` refuses passage to goods bound for or coming from ``to``."""
+
+    action: Literal["deny_transit"]
+    state: str
+    to: str
+
+
+class GrantTransit(_EventBase):
+    action: Literal["grant_transit"]
+    state: str
+    to: str
+
+
+class SetParameter(_EventBase):
+    """Change any field by dotted path, e.g. ``parameters.stress_rise_per_day``."""
+
+    action: Literal["set_parameter"]
+    path: str
+    value: Any
+
+
+Event = Annotated[
+    CloseLink | OpenLink | ThrottleLink | DenyTransit | GrantTransit | SetParameter,
+    Field(discriminator="action"),
+]
+
+
+class Target(Sourced):
+    """A dated historical checkpoint the model can be compared with."""
+
+    name: str
+    description: str = ""
+    date: dt.date | None = None
+    metric: str = Field(description="Summary field or series name compared with the record.")
+    value: float
+    tolerance: float = Field(0.0, ge=0)
+    source: str = ""
+
+
+class Scenario(Strict):
+    """A whole scenario file (after any ``extends:`` base has been merged in)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        json_schema_extra={"title": "Corridors scenario"},
+    )
+
+    extends: str | None = Field(
+        None, description="Built-in name or relative path of a scenario this one overrides."
+    )
+    meta: Meta
+    calendar: Calendar
+    states: list[State] = Field(min_length=1)
+    links: list[Link] = Field(default_factory=list)
+    flows: list[Flow] = Field(default_factory=list)
+    parameters: Parameters = Field(default_factory=Parameters)
+    events: list[Event] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+
+    _provenance: Any = PrivateAttr(default=None)
+    """How the scenario was loaded (name, file, variants, overrides); set by the loader."""
+
+    def state(self, name: str) -> State:
+        return next(s for s in self.states if s.name == name)
+
+    def link(self, name: str) -> Link:
+        return next(lk for lk in self.links if lk.name == name)
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.calendar.start + dt.timedelta(days=self.calendar.n_days)

@@ -1,0 +1,198 @@
+"""Safe, bounded YAML reading that remembers where every value came from (file and line).
+
+PyYAML's safe loader already refuses tags that build Python objects; on top of it this module
+bounds file size, nesting depth and the number of nodes after alias expansion (alias bombs),
+rejects duplicate keys and merge keys, and keeps a line number for every key and list item so
+that validation errors can point at the line to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 2_000_000
+"""Largest scenario or spec file accepted (bytes)."""
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists accepted."""
+MAX_NODES = 200_000
+"""Most values accepted in one document, counting every alias expansion."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Origin of a value: a file (or ``--set``) and a 1-based line when known."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class YamlError(Exception):
+    """A file that cannot be read as a YAML mapping; carries where it went wrong."""
+
+    def __init__(self, where: Where, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class LDict(dict):
+    """A dict that knows the origin of each of its keys' values."""
+
+    where: Where
+    key_where: dict[Any, Where]
+
+    def __init__(self, *args: Any, where: Where | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.where = where or Where("<data>")
+        self.key_where = {}
+
+
+class LList(list):
+    """A list that knows the origin of each item."""
+
+    where: Where
+    item_where: list[Where]
+
+    def __init__(self, *args: Any, where: Where | None = None) -> None:
+        super().__init__(*args)
+        self.where = where or Where("<data>")
+        self.item_where = [self.where] * len(self)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+        self.scalar_loader = yaml.SafeLoader("")
+
+    def where(self, node: yaml.Node) -> Where:
+        return Where(self.file, node.start_mark.line + 1)
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(
+                self.where(node),
+                f"document expands to more than {MAX_NODES:,} values (alias bomb?); "
+                "write the values out or split the file",
+            )
+        if depth > MAX_DEPTH:
+            raise YamlError(self.where(node), f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            out = LDict(where=self.where(node))
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlError(
+                        self.where(key_node),
+                        "YAML merge keys ('<<') are not supported; use 'extends:' instead",
+                    )
+                key = self.build(key_node, depth + 1)
+                if not isinstance(key, str | int | float | bool):
+                    raise YamlError(self.where(key_node), "mapping keys must be plain values")
+                if key in out:
+                    raise YamlError(
+                        self.where(key_node),
+                        f"duplicate key '{key}' (first given on line {out.key_where[key].line})",
+                    )
+                out[key] = self.build(value_node, depth + 1)
+                out.key_where[key] = self.where(key_node)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            items = [self.build(n, depth + 1) for n in node.value]
+            out_list = LList(items, where=self.where(node))
+            out_list.item_where = [self.where(n) for n in node.value]
+            return out_list
+        try:
+            return self.scalar_loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            raise YamlError(
+                self.where(node),
+                f"tag '{node.tag}' is not allowed: scenario files hold plain data only",
+            ) from exc
+
+
+def read_yaml_text(text: str | bytes, file: str) -> Any:
+    """Parse one YAML document into LDict/LList values; raise YamlError when it can't."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise YamlError(
+                Where(file),
+                f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes",
+            )
+        if b"\x00" in text:
+            raise YamlError(Where(file), "binary data, not a YAML text file")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlError(Where(file), f"not UTF-8 text (byte {exc.start})") from exc
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlError(Where(file), f"text longer than {MAX_FILE_BYTES:,} characters")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or str(exc)
+        raise YamlError(Where(file, line), f"YAML syntax error: {what}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlError(Where(file), f"YAML error: {exc}") from exc
+    except RecursionError as exc:
+        raise YamlError(Where(file), f"nesting deeper than {MAX_DEPTH} levels") from exc
+    if node is None:
+        raise YamlError(Where(file), "file is empty")
+    return _Builder(file).build(node)
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Read a YAML file safely; errors name the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise YamlError(Where(str(path)), f"cannot read file: {exc.strerror}") from exc
+    if size > MAX_FILE_BYTES:
+        raise YamlError(
+            Where(str(path)), f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"
+        )
+    if path.is_dir():
+        raise YamlError(Where(str(path)), "is a directory, not a scenario file")
+    return read_yaml_text(path.read_bytes(), str(path))
+
+
+def parse_scalar(text: str) -> Any:
+    """Interpret a ``--set`` value as YAML does (numbers, dates, booleans, lists)."""
+    data = read_yaml_text(text, "--set") if text.strip() else ""
+    return to_plain(data)
+
+
+def to_plain(value: Any) -> Any:
+    """Strip origin tracking, giving plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def where_of(data: Any, loc: tuple[Any, ...]) -> Where | None:
+    """Origin of the value at ``loc`` (a pydantic-style location), or its closest parent."""
+    best: Where | None = getattr(data, "where", None)
+    node = data
+    for part in loc:
+        if isinstance(node, LDict) and part in node:
+            best = node.key_where.get(part, best)
+            node = node[part]
+        elif isinstance(node, LList) and isinstance(part, int) and 0 <= part < len(node):
+            best = node.item_where[part]
+            node = node[part]
+        elif isinstance(node, dict | list):
+            continue  # e.g. a union tag in the location: skip it
+        else:
+            break
+    return best

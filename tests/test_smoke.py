@@ -1,0 +1,23 @@
+from corridors import ConflictModel, load_scenario, run_scenario
+
+
+def test_public_api_runs_default_scenario(lachin_result):
+    assert lachin_result.summary["days"] == 304
+    assert lachin_result.summary["conservation_residual_t"] < 1e-6
+    assert {"step", "date", "entity", "variable", "value"} <= set(lachin_result.series.columns)
+
+
+def test_model_steps_by_hand_and_dates_advance():
+    model = ConflictModel(scenario="lachin-2023", rng=3)
+    start = model.date
+    for _ in range(5):
+        model.step()
+    assert (model.date - start).days == 5
+    assert model.today.isoformat() == "2022-12-05"
+
+
+def test_loaded_scenario_can_be_passed_to_run():
+    sc = load_scenario("lachin-2023", overrides={"parameters.capacity_noise_cv": 0.0})
+    result = run_scenario(sc, seed=0, days=10)
+    assert result.summary["days"] == 10
+    assert result.scenario.parameters.capacity_noise_cv == 0.0
