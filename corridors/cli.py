@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corridors.scenarios import (
@@ -55,9 +56,17 @@ SetOpt = Annotated[
 ]
 
 
+def _print_error(text: str) -> None:
+    """One ``error:`` line on stderr; the text is shown as is (names like ``[x]`` are not
+    markup) and never wrapped, so each problem stays on one line."""
+    err_console.print(
+        f"[bold red]error:[/] {escape(text)}", markup=True, emoji=False, soft_wrap=True
+    )
+
+
 def _fail(error: ScenarioError) -> typer.Exit:
     for problem in error.problems or [error]:
-        err_console.print(f"[bold red]error:[/] {problem}", markup=True, soft_wrap=True)
+        _print_error(str(problem))
     return typer.Exit(BAD_INPUT)
 
 
@@ -98,8 +107,9 @@ def run(
     _print_timeline(result)
     _print_summary(result)
     out_console.print(
-        f"\nWrote {len(paths)} files to [bold]{out}[/]: "
-        + ", ".join(p.name for p in paths.values())
+        f"\nWrote {len(paths)} files to [bold]{escape(str(out))}[/]: "
+        + ", ".join(p.name for p in paths.values()),
+        soft_wrap=True,
     )
 
 
@@ -113,7 +123,7 @@ def _print_timeline(result: Any) -> None:
     table.add_column("day", justify="right")
     table.add_column("what happened, and why")
     for row in key.itertuples():
-        table.add_row(str(row.date), str(row.step), row.message)
+        table.add_row(str(row.date), str(row.step), escape(row.message))
     if key.empty:
         table.add_row("—", "", "no key events")
     out_console.print(table)
@@ -127,7 +137,7 @@ def _print_summary(result: Any) -> None:
         if name.startswith(("link.", "flow.")) and not value:
             continue
         shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
-        table.add_row(name, shown)
+        table.add_row(escape(name), escape(shown))
     out_console.print(table)
 
 
@@ -141,7 +151,8 @@ def validate(file: ScenarioArg, variant: VariantOpt = None, set_: SetOpt = None)
     out_console.print(
         f"OK: {spec.meta.title} — {len(spec.states)} states, {len(spec.links)} links, "
         f"{len(spec.flows)} flows, {len(spec.events)} events, {spec.calendar.n_days} days "
-        f"from {spec.calendar.start}"
+        f"from {spec.calendar.start}",
+        soft_wrap=True,
     )
 
 
@@ -173,8 +184,8 @@ def main() -> None:
     try:
         app()
     except ScenarioError as exc:
-        for problem in exc.problems:
-            err_console.print(f"error: {problem}")
+        for problem in exc.problems or [exc]:
+            _print_error(str(problem))
         sys.exit(BAD_INPUT)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -182,9 +193,14 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("CORRIDORS_DEBUG"):
             raise
+        detail = " ".join(str(exc).split())  # one line, whatever the exception's text
         err_console.print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in Corridors; rerun with CORRIDORS_DEBUG=1 for a traceback."
+            f"internal error: {type(exc).__name__}: {detail} — this is a bug in Corridors; "
+            "rerun with CORRIDORS_DEBUG=1 for a traceback",
+            markup=False,
+            emoji=False,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(1)
 

@@ -55,6 +55,20 @@ class StateAgent(mesa.Agent):
         """Whether this state has a population whose daily needs the model tracks."""
         return bool(self.need_t_per_day)
 
+    def sync_stocks(self) -> None:
+        """Take daily need and production from the spec after an event changed its stocks.
+
+        A good the state did not keep before starts at its ``initial_t`` (it had no entry, and
+        sustainment crashed on it); goods already kept keep their current stock.
+        """
+        stocks = self.spec.stocks
+        self.need_t_per_day = {c: s.consumption_t_per_day for c, s in stocks.items()}
+        self.production_t_per_day = {c: s.local_production_t_per_day for c, s in stocks.items()}
+        for good, stock in stocks.items():
+            self.stock_t.setdefault(good, stock.initial_t)
+            self.shortage.setdefault(good, 0.0)
+            self.consumed_t.setdefault(good, 0.0)
+
     def receive(self, commodity: str, tonnes: float) -> None:
         """Goods arriving; they join the stock if the state keeps one of that good."""
         self.received_t[commodity] = self.received_t.get(commodity, 0.0) + tonnes

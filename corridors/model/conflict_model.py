@@ -17,6 +17,10 @@ from corridors.model.logistics import Logistics
 from corridors.scenarios import Scenario, load_scenario
 
 DEFAULT_SCENARIO = "lachin-2023"
+ROUTING_PATHS = frozenset({"parameters.hostile_transit_threshold"})
+"""Parameters that change which routes are permitted."""
+ROUTING_STATE_FIELDS = frozenset({"relations", "denies_transit_to"})
+"""State fields that change which routes are permitted."""
 
 
 class ConflictModel(mesa.Model):
@@ -165,14 +169,18 @@ class ConflictModel(mesa.Model):
             )
             if parts[2] == "population":
                 state.population = state.spec.population
-            elif parts[2] == "stocks" and len(parts) >= 4:
-                good = parts[3]
-                stock = state.spec.stocks[good]
-                state.need_t_per_day[good] = stock.consumption_t_per_day
-                state.production_t_per_day[good] = stock.local_production_t_per_day
+            elif parts[2] == "stocks":
+                state.sync_stocks()
+                # a state given its first stock by an event starts being sustained
+                self.sustained_states = self.states.select(lambda s: s.sustained)
         elif section == "flows":
             self.logistics.flows_changed()
-        self.network_changed()
+        if (
+            section in ("links", "flows")
+            or path in ROUTING_PATHS
+            or (section == "states" and len(parts) >= 3 and parts[2] in ROUTING_STATE_FIELDS)
+        ):
+            self.network_changed()
 
     def intervene(self, event: Any) -> LogEntry:
         """Apply an event now (an object or a dict such as ``{"action": "close_link",

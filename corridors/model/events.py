@@ -7,6 +7,7 @@ and writes to the event log why it happened. Scheduled events fire at the start 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -91,11 +92,19 @@ def apply_event(model: ConflictModel, event: Any, intervention: bool = False) ->
             source=event.sources,
         )
     elif action == "set_parameter":
-        before = _current(model, event.path)
+        before = _current(model.spec, event.path)
         candidate = model.spec.model_copy(deep=True)
         set_field(candidate, event.path, event.value)
-        validate_data(candidate.model_dump(mode="python"), f"event on {event.date}")
-        set_field(model.spec, event.path, event.value)
+        checked = validate_data(
+            # warnings=False: the raw value just set may be a plain dict where a model is due;
+            # it is dumped as it is and validated right here.
+            candidate.model_dump(mode="python", warnings=False),
+            f"event on {event.date}",
+        )
+        # Store the validated value, not the raw one: set_field puts a dict entry in as given
+        # (``states.X.stocks.food: {...}`` stayed a plain dict and the agents, which read
+        # typed fields, crashed on it).
+        set_field(model.spec, event.path, _current(checked, event.path))
         model.spec_changed(event.path)
         message = f"{event.path} changed from {before!r} to {event.value!r}{_by(event)}" + _why(
             event
@@ -115,11 +124,23 @@ def apply_event(model: ConflictModel, event: Any, intervention: bool = False) ->
     return message
 
 
-def _current(model: ConflictModel, path: str) -> Any:
-    node: Any = model.spec
+def _list_item(items: list[Any], part: str) -> Any:
+    """A list item by index, name or code, as the loader's paths address them."""
+    if re.fullmatch(r"-?\d+", part):
+        index = int(part)
+        return items[index] if -len(items) <= index < len(items) else None
+    return next(
+        (x for x in items if part in (getattr(x, "name", None), getattr(x, "code", None))), None
+    )
+
+
+def _current(root: Any, path: str) -> Any:
+    """The value at a dotted path of a scenario, or None. List items may be given by index
+    (``links.0.capacity_t_per_day``): looking them up by name only logged "changed from None"."""
+    node: Any = root
     for part in path.split("."):
         if isinstance(node, list):
-            node = next((x for x in node if getattr(x, "name", None) == part), None)
+            node = _list_item(node, part)
         elif isinstance(node, dict):
             node = node.get(part)
         else:

@@ -76,7 +76,9 @@ def share_capacity(
         link_weight = np.bincount(
             pair_link[act_pair], weights=weight[pair_flow[act_pair]], minlength=n_links
         )
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # over="ignore": a tiny weight (a demand of 1e-310 t) overflows remaining / weight to
+        # inf, which is the right answer (that link never limits the flow), not a warning.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             t_flow = np.where(active, (demand - alloc) / weight, np.inf)
             t_link = np.where(link_weight > 0, remaining / link_weight, np.inf)
         step = max(0.0, min(t_flow.min(), t_link.min()))
@@ -194,6 +196,8 @@ class Logistics:
     def _why_unusable(self, link: SupplyLink, origin: str, destination: str, commodity: str) -> str:
         if link.status == "closed":
             return f"{link.name} is closed"
+        if link.usable_fraction <= 0:  # otherwise reported as "leads nowhere useful"
+            return f"{link.name} is throttled to 0% of capacity"
         if not link.can_carry(commodity):
             return f"{link.name} does not carry {commodity}"
         for g in link.gatekeepers:
@@ -238,7 +242,9 @@ class Logistics:
             new, old = cache[key], self.routes[fi]
             if not first and self._active(fi):
                 self._log_route_change(fi, old, new)
-            elif new is None and self.first_day[fi] <= 0:
+            elif first and new is None and self._active(fi):
+                # Only at the start: a flow that has ended is not active either, and must not
+                # log "no route at the start" whenever the network changes later.
                 self.no_route_reason[fi] = self._no_route_reason(fi, None)
                 self.model.log_event(
                     "no_route",
@@ -273,7 +279,10 @@ class Logistics:
             for lk in candidates
         ]
         usable = [r for r in reasons if not r.endswith("leads nowhere useful")]
-        return "; ".join(usable or reasons) or "no link touches its origin or destination"
+        # dict.fromkeys: two links at one denying state gave "B denies transit; B denies transit"
+        return "; ".join(dict.fromkeys(usable or reasons)) or (
+            "no link touches its origin or destination"
+        )
 
     def _log_route_change(self, fi: int, old: Route | None, new: Route | None) -> None:
         if old == new:
@@ -301,11 +310,15 @@ class Logistics:
             )
         elif old.links != new.links:
             changed = [self.links[i] for i in old.links if i not in new.links]
-            why = "; ".join(
+            reasons = [
                 self._why_unusable(lk, flow.origin, flow.destination, flow.commodity)
-                if lk.usable_fraction == 0
-                else f"{lk.name} is {lk.status}"
                 for lk in changed
+            ]
+            # A link left because a state now denies transit is still open: name the state
+            # rather than report "X is open".
+            why = "; ".join(
+                f"{lk.name} is {lk.status}" if r.endswith("leads nowhere useful") else r
+                for lk, r in zip(changed, reasons, strict=True)
             )
             self.model.log_event(
                 "reroute",

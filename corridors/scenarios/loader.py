@@ -144,20 +144,36 @@ def _merge(base: Any, overlay: Any, path: str = "") -> Any:
     return overlay
 
 
+def _item_name(item: Any) -> str | int | float | None:
+    """The ``name`` of a list item, when it has a plain (hashable) one."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str | int | float) else None
+
+
 def _merge_named(base: list, overlay: list, path: str) -> LList:
     items = list(base)
     wheres = list(getattr(base, "item_where", [None] * len(base)))
     owheres = list(getattr(overlay, "item_where", [None] * len(overlay)))
-    index = {item.get("name"): i for i, item in enumerate(items) if isinstance(item, dict)}
-    for item, w in zip(overlay, owheres, strict=True):
-        name = item.get("name") if isinstance(item, dict) else None
+    index = {_item_name(item): i for i, item in enumerate(items) if _item_name(item) is not None}
+    for j, (item, w) in enumerate(zip(overlay, owheres, strict=True)):
+        name = _item_name(item)
         if isinstance(item, dict) and item.get("delete") is True:
+            if name is None:
+                raise ScenarioError(
+                    [
+                        Problem(
+                            w,
+                            f"{path}[{j}]",
+                            "'delete: true' needs the 'name' (text) of the item to delete",
+                        )
+                    ]
+                )
             if name not in index:
                 raise ScenarioError(
                     [
                         Problem(
                             w,
-                            f"{path}",
+                            f"{path}[{j}]",
                             f"cannot delete '{name}': the base has no such item"
                             + _suggest(str(name), [str(k) for k in index if k]),
                         )
@@ -181,7 +197,7 @@ def _read_mapping(path: Path) -> LDict:
     try:
         data = read_yaml_file(path)
     except YamlError as exc:
-        raise ScenarioError([Problem(exc.where, "", exc.message)]) from None
+        raise ScenarioError([Problem(exc.where, exc.path, exc.message)]) from None
     if not isinstance(data, dict):
         raise ScenarioError(
             [
@@ -216,7 +232,13 @@ def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> LDict:
         raise ScenarioError(
             [Problem(where_of(data, ("extends",)), "extends", exc.problems[0].message)]
         ) from None
-    base = load_raw(base_path, (*_chain, resolved))
+    chain = (*_chain, resolved)
+    if base_path.resolve() in chain:
+        cycle = " → ".join(p.name for p in (*chain, base_path.resolve()))
+        raise ScenarioError(
+            [Problem(where_of(data, ("extends",)), "extends", f"'extends' cycle: {cycle}")]
+        )
+    base = load_raw(base_path, chain)
     return _merge(base, data)
 
 
@@ -235,12 +257,19 @@ def override_key(key: str) -> str:
     return key
 
 
+def _labels(item: Any) -> tuple[Any, Any]:
+    """``name`` and ``code`` of a list item, raw data or a loaded model alike."""
+    if isinstance(item, dict):
+        return item.get("name"), item.get("code")
+    return getattr(item, "name", None), getattr(item, "code", None)
+
+
 def _find_item(container: list, part: str) -> int | None:
     if re.fullmatch(r"-?\d+", part):
         idx = int(part)
         return idx if -len(container) <= idx < len(container) else None
     for i, item in enumerate(container):
-        if isinstance(item, dict) and part in (item.get("name"), item.get("code")):
+        if part in _labels(item):
             return i
     return None
 
@@ -345,6 +374,14 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if p not in _ACTIONS and not str(p).startswith("function-"))
 
 
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("greater than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
+
+
 def _describe(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     value = err.get("input")
@@ -361,7 +398,26 @@ def _describe(err: Mapping[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return f"each event needs an 'action' (one of {', '.join(_ACTIONS)})"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
+        if isinstance(value, dict) and "value" in value:
+            extra = sorted(str(k) for k in value if k not in ("value", "source", "mark"))
+            if extra:
+                return (
+                    f"unknown key '{extra[0]}' in a sourced number; "
+                    "it takes only value, source and mark" + _suggest(extra[0], ["source", "mark"])
+                )
         return f"expected a number, got {value!r}"
+    bound = _BOUNDS.get(kind)
+    if bound is not None:
+        word, key = bound
+        limit = err.get("ctx", {}).get(key)
+        shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+        return f"must be {word} {shown}, got {value!r}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping of fields (key: value), got {value!r}"
+    if kind == "list_type":
+        return f"expected a list (items starting with '- '), got {type(value).__name__}"
+    if kind == "invalid_key":
+        return f"key {value!r} must be text; quote it: '{value}'"
     if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
         return f"expected a date like 2023-09-19, got {value!r}"
     if kind in ("literal_error", "enum"):
@@ -374,10 +430,27 @@ def _describe(err: Mapping[str, Any]) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def _field_named_first(err: Mapping[str, Any]) -> str | None:
+    """The field a model-level check's message starts with (``end ... must be after start``),
+    when the input has it; so the problem can point at that field's line."""
+    value = err.get("input")
+    words = _describe(err).split()
+    if err["type"] != "value_error" or not isinstance(value, dict) or not words:
+        return None
+    first = words[0].strip("'\"")
+    return first if first in value else None
+
+
 def _problems_from_validation(exc: ValidationError, data: Any) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]))
+        if err["type"] == "invalid_key":
+            loc = (*loc[:-1], str(loc[-1])) if loc else loc
+        elif err["type"] == "union_tag_invalid":
+            loc = (*loc, "action")  # point at the misspelled action, not the event
+        elif (name := _field_named_first(err)) is not None:
+            loc = (*loc, name)
         problems.append(Problem(where_of(data, loc), _path_text(loc), _describe(err)))
     return problems
 
@@ -476,10 +549,9 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             check_state(("events", i, "to"), ev.to)
         check_state(("events", i, "actor"), ev.actor)
         if isinstance(ev, schema.SetParameter):
-            try:
-                set_field(sc.model_copy(deep=True), ev.path, ev.value)
-            except ScenarioError as exc:
-                add(("events", i, "value"), exc.problems[0].message)
+            message = _set_parameter_problem(sc, ev.path, ev.value)
+            if message is not None:
+                add(("events", i, message[0]), message[1])
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:
             add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
@@ -487,6 +559,28 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
     if not problems:
         problems += _route_problems(sc, data)
     return problems
+
+
+def _set_parameter_problem(sc: Scenario, path: str, value: Any) -> tuple[str, str] | None:
+    """What is wrong with a set_parameter event (field, message), judged on the scenario it
+    would produce (events aside), so that a change invalid only in context is caught at load."""
+    candidate = sc.model_copy(deep=True)
+    try:
+        set_field(candidate, path, value)
+    except ScenarioError as exc:
+        if isinstance(exc, _PathError):
+            return "path", exc.problems[0].message
+        return "value", f"{path}: {exc.problems[0].message}"
+    data = candidate.model_dump(mode="python", warnings=False)
+    data["events"] = []
+    try:
+        changed = Scenario.model_validate(data)
+    except ValidationError as exc:
+        return "value", f"{path}: {_describe(exc.errors(include_url=False)[0])}"
+    problems = _reference_problems(changed, None)
+    if problems:
+        return "value", f"{path} would make the scenario invalid: {problems[0]}"
+    return None
 
 
 def _route_problems(sc: Scenario, data: Any) -> list[Problem]:
@@ -517,9 +611,52 @@ def _route_problems(sc: Scenario, data: Any) -> list[Problem]:
     return problems
 
 
+class _PathError(ScenarioError):
+    """``set_field`` found nothing at the path (as opposed to a bad value)."""
+
+
+RUNTIME_SECTIONS = ("states", "links", "flows", "parameters")
+"""Sections an event may change while a run is under way."""
+
+
+def _check_runtime_path(path: str, parts: list[str]) -> None:
+    """Refuse changes an agent could not follow mid-run (renames, whole items, the calendar)."""
+    if parts[0] not in RUNTIME_SECTIONS:
+        raise _PathError(
+            [
+                Problem(
+                    None,
+                    path,
+                    f"an event cannot change '{parts[0]}'; it can change "
+                    f"{', '.join(RUNTIME_SECTIONS)}" + _suggest(parts[0], RUNTIME_SECTIONS),
+                )
+            ]
+        )
+    if parts[0] != "parameters" and len(parts) < 3:
+        raise _PathError(
+            [
+                Problem(
+                    None,
+                    path,
+                    f"name one field of the item, e.g. {parts[0]}.NAME.FIELD "
+                    "(whole items cannot be replaced during a run)",
+                )
+            ]
+        )
+    if parts[0] != "parameters" and parts[2] in ("name", "code", "a", "b"):
+        raise _PathError(
+            [
+                Problem(
+                    None, path, f"'{parts[2]}' cannot change during a run; other items refer to it"
+                )
+            ]
+        )
+
+
 def set_field(sc: Scenario, path: str, value: Any) -> None:
     """Set a field of a loaded scenario by dotted path, validated (used by events at run time)."""
     parts = path.split(".")
+    _check_runtime_path(path, parts)
     node: Any = sc
     try:
         for depth, part in enumerate(parts):
@@ -527,7 +664,10 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
             if isinstance(node, list):
                 idx = _find_item(node, part)
                 if idx is None:
-                    raise KeyError(part)
+                    names = [str(n) for n, _ in map(_labels, node) if n is not None]
+                    raise _PathError(
+                        [Problem(None, path, f"no item '{part}' here" + _suggest(part, names))]
+                    )
                 if last:
                     node[idx] = value
                     return
@@ -539,7 +679,7 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
                 node = node[part]
             elif isinstance(node, BaseModel):
                 if part not in type(node).model_fields:
-                    raise ScenarioError(
+                    raise _PathError(
                         [
                             Problem(
                                 None,
@@ -557,7 +697,7 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
     except ValidationError as exc:
         raise ScenarioError([Problem(None, path, _describe(exc.errors()[0]))]) from None
     except KeyError:
-        raise ScenarioError([Problem(None, path, f"no field or item '{part}' here")]) from None
+        raise _PathError([Problem(None, path, f"no field or item '{part}' here")]) from None
 
 
 def validate_data(data: Any, file: str) -> Scenario:

@@ -34,12 +34,14 @@ class Where:
 
 
 class YamlError(Exception):
-    """A file that cannot be read as a YAML mapping; carries where it went wrong."""
+    """A file that cannot be read as a YAML mapping; carries where it went wrong and, when
+    known, the dotted path of the value (``states[0].lat``)."""
 
-    def __init__(self, where: Where, message: str) -> None:
-        super().__init__(f"{where}: {message}")
+    def __init__(self, where: Where, message: str, path: str = "") -> None:
+        super().__init__(f"{where}: {path + ': ' if path else ''}{message}")
         self.where = where
         self.message = message
+        self.path = path
 
 
 class LDict(dict):
@@ -66,6 +68,10 @@ class LList(list):
         self.item_where = [self.where] * len(self)
 
 
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -75,7 +81,14 @@ class _Builder:
     def where(self, node: yaml.Node) -> Where:
         return Where(self.file, node.start_mark.line + 1)
 
-    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+    def _refuse_tag(self, node: yaml.Node, path: str) -> YamlError:
+        return YamlError(
+            self.where(node),
+            f"tag '{node.tag}' is not allowed: scenario files hold plain data only",
+            path,
+        )
+
+    def build(self, node: yaml.Node, depth: int = 0, path: str = "") -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise YamlError(
@@ -86,35 +99,48 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise YamlError(self.where(node), f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.MappingNode):
+            # A tagged collection (!!python/object/apply:..., !!set, !!omap) is never plain data.
+            if node.tag != _MAP_TAG:
+                raise self._refuse_tag(node, path)
             out = LDict(where=self.where(node))
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise YamlError(
                         self.where(key_node),
                         "YAML merge keys ('<<') are not supported; use 'extends:' instead",
+                        path,
                     )
-                key = self.build(key_node, depth + 1)
+                key = self.build(key_node, depth + 1, path)
                 if not isinstance(key, str | int | float | bool):
-                    raise YamlError(self.where(key_node), "mapping keys must be plain values")
+                    raise YamlError(self.where(key_node), "mapping keys must be plain values", path)
+                sub = f"{path}.{key}" if path else str(key)
                 if key in out:
                     raise YamlError(
                         self.where(key_node),
                         f"duplicate key '{key}' (first given on line {out.key_where[key].line})",
+                        sub,
                     )
-                out[key] = self.build(value_node, depth + 1)
+                out[key] = self.build(value_node, depth + 1, sub)
                 out.key_where[key] = self.where(key_node)
             return out
         if isinstance(node, yaml.SequenceNode):
-            items = [self.build(n, depth + 1) for n in node.value]
+            if node.tag != _SEQ_TAG:
+                raise self._refuse_tag(node, path)
+            items = [self.build(n, depth + 1, f"{path}[{i}]") for i, n in enumerate(node.value)]
             out_list = LList(items, where=self.where(node))
             out_list.item_where = [self.where(n) for n in node.value]
             return out_list
         try:
             return self.scalar_loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
+            if "could not determine a constructor" in str(exc.problem):
+                raise self._refuse_tag(node, path) from exc
+            raise YamlError(self.where(node), f"{exc.problem}", path) from exc
+        except (ValueError, TypeError, OverflowError) as exc:
+            # e.g. 2023-13-01 looks like a date to YAML but is not one
+            kind = "date" if node.tag == "tag:yaml.org,2002:timestamp" else node.tag.split(":")[-1]
             raise YamlError(
-                self.where(node),
-                f"tag '{node.tag}' is not allowed: scenario files hold plain data only",
+                self.where(node), f"{node.value!r} is not a valid {kind}: {exc}", path
             ) from exc
 
 
@@ -140,6 +166,10 @@ def read_yaml_text(text: str | bytes, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or str(exc)
+        context = exc.context_mark
+        if exc.context and context and context.line + 1 != line:
+            # e.g. an unclosed '[': the parser notices lines later; say where it began
+            what += f" ({exc.context} started on line {context.line + 1})"
         raise YamlError(Where(file, line), f"YAML syntax error: {what}") from exc
     except yaml.YAMLError as exc:
         raise YamlError(Where(file), f"YAML error: {exc}") from exc
@@ -162,7 +192,11 @@ def read_yaml_file(path: Path) -> Any:
         )
     if path.is_dir():
         raise YamlError(Where(str(path)), "is a directory, not a scenario file")
-    return read_yaml_text(path.read_bytes(), str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise YamlError(Where(str(path)), f"cannot read file: {exc.strerror}") from exc
+    return read_yaml_text(data, str(path))
 
 
 def parse_scalar(text: str) -> Any:
