@@ -41,6 +41,9 @@ class SupplyLink(mesa.Agent):
         self.throttle: float = spec.throttle
         self.loss_rate: float = spec.loss_rate
         self.carries: frozenset[str] = spec.goods()
+        self.capacity_people_per_day: float = spec.people_per_day()
+        self.people_today: float = 0.0
+        """People who set out on the link today (displacement)."""
         self.capacity_today_t: float = 0.0
         """Capacity usable today after status and day-to-day variability (t)."""
         self.carried_today_t: float = 0.0
@@ -68,6 +71,8 @@ class SupplyLink(mesa.Agent):
         return self.crosses
 
     def can_carry(self, commodity: str) -> bool:
+        if commodity == "people":
+            return self.capacity_people_per_day > 0
         return commodity in self.carries
 
     def set_status(self, status: str, throttle: float | None = None) -> None:

@@ -50,10 +50,27 @@ class StateAgent(mesa.Agent):
         self.first_shortage_date = None
         self.peak_stress: float = 0.0
 
+        # economy (US$ millions)
+        self.budget_usd_m: float = 0.0
+        """Defence money not yet spent on arms."""
+        self.revenue_today_usd_m: float = 0.0
+        self.energy_revenue_usd_m: float = 0.0
+        # military: combat power = personnel × quality × readiness
+        military = spec.military
+        self.personnel: float = military.personnel if military else 0.0
+        self.initial_personnel: float = self.personnel
+        self.quality: float = military.quality if military else 0.0
+        self.readiness: float = 1.0
+        self.arms_received_t: float = 0.0
+        # status
+        self.controlled_by: str | None = None
+        """The conqueror, once this state has fallen."""
+        self.at_war_with: str | None = None
+
     @property
     def sustained(self) -> bool:
         """Whether this state has a population whose daily needs the model tracks."""
-        return bool(self.need_t_per_day)
+        return any(need > 0 for need in self.need_t_per_day.values())
 
     def sync_stocks(self) -> None:
         """Take daily need and production from the spec after an event changed its stocks.
@@ -69,16 +86,38 @@ class StateAgent(mesa.Agent):
             self.shortage.setdefault(good, 0.0)
             self.consumed_t.setdefault(good, 0.0)
 
-    def receive(self, commodity: str, tonnes: float) -> None:
-        """Goods arriving; they join the stock if the state keeps one of that good."""
-        self.received_t[commodity] = self.received_t.get(commodity, 0.0) + tonnes
-        if commodity in self.stock_t:
-            self.stock_t[commodity] += tonnes
+    @property
+    def power(self) -> float:
+        """Combat power: personnel × quality × readiness."""
+        return self.personnel * self.quality * self.readiness
 
-    def draw(self, commodity: str, tonnes: float) -> None:
-        """Goods leaving as shipments from a stock."""
+    @property
+    def fallen(self) -> bool:
+        return self.controlled_by is not None
+
+    def receive(self, commodity: str, amount: float) -> None:
+        """Goods (t) or people arriving; goods join the stock if the state keeps that good."""
+        self.received_t[commodity] = self.received_t.get(commodity, 0.0) + amount
+        if commodity == "people":
+            self.population += amount
+            return
+        if commodity == "arms":
+            self.arms_received_t += amount
         if commodity in self.stock_t:
-            self.stock_t[commodity] = max(0.0, self.stock_t[commodity] - tonnes)
+            self.stock_t[commodity] += amount
+
+    def draw(self, commodity: str, amount: float) -> None:
+        """Goods or people leaving as shipments."""
+        if commodity == "people":
+            self.population = max(0.0, self.population - amount)
+        elif commodity in self.stock_t:
+            self.stock_t[commodity] = max(0.0, self.stock_t[commodity] - amount)
+
+    def available(self, commodity: str) -> float | None:
+        """How much of a good this state can ship, or None when it produces what it ships."""
+        if commodity == "people":
+            return self.population
+        return self.stock_t.get(commodity)
 
     def stock(self, commodity: str) -> float:
         return self.stock_t.get(commodity, 0.0)

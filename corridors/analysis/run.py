@@ -145,12 +145,55 @@ def summarise(model: ConflictModel, seed: Any) -> dict[str, Any]:
         summary[f"{key}.final_stress"] = round(state.stress, 6)
         for good, tonnes in state.stock_t.items():
             summary[f"{key}.{good}_t.final"] = tonnes
-    for name, delivered in zip(logi.flow_names, logi.delivered_t, strict=True):
+    sustained = list(model.sustained_states)
+    summary["shortage_days"] = max((s.shortage_days for s in sustained), default=0)
+    summary["peak_stress"] = round(max((s.peak_stress for s in sustained), default=0.0), 6)
+    summary.update(_war_summary(model))
+    n_spec_flows = len(model.spec.flows)
+    for name, delivered in zip(logi.flow_names[:n_spec_flows], logi.delivered_t, strict=False):
         summary[f"flow.{name}.delivered_t"] = float(delivered)
     for link in model.links:
         summary[f"link.{link.name}.carried_t"] = link.carried_total_t
     summary["events_logged"] = len(model.log)
     return summary
+
+
+def _war_summary(model: ConflictModel) -> dict[str, Any]:
+    """Offensive, fighting, flight, arms, energy, tension and credibility outcomes."""
+    out: dict[str, Any] = {}
+    war = model.combat.wars[0] if model.combat.wars else None
+    out["offensive_date"] = _iso(war.start_date) if war else None
+    out["capitulation_date"] = _iso(war.end_date) if war and war.outcome == "capitulation" else None
+    out["ceasefire_date"] = _iso(war.end_date) if war and war.outcome == "ceasefire" else None
+    out["days_of_fighting"] = war.days if war else 0
+    out["attacker_losses"] = round(war.attacker_losses, 3) if war else 0.0
+    out["defender_losses"] = round(war.defender_losses, 3) if war else 0.0
+    displaced = model.consequences.displaced()
+    fallen_population = sum(
+        model.state(f.origin).initial_population for f in model.consequences.flights
+    )
+    out["displaced"] = round(displaced, 3)
+    out["displaced_share"] = round(displaced / fallen_population, 6) if fallen_population else 0.0
+    by_supplier = model.procurement.delivered_by_supplier()
+    out["arms_delivered_t"] = round(sum(by_supplier.values()), 6)
+    for supplier, tonnes in sorted(by_supplier.items()):
+        out[f"arms_delivered_by_supplier.{supplier}"] = round(tonnes, 6)
+    for route, tonnes in sorted(model.procurement.delivered_by_route().items()):
+        out[f"arms_delivered_by_route.{route}"] = round(tonnes, 6)
+    economy = model.economy
+    out["energy_delivered"] = round(economy.energy_delivered_total_t, 3)
+    for importer, tonnes in sorted(economy.energy_delivered_t.items()):
+        out[f"energy_delivered.{importer}"] = round(tonnes, 3)
+    for state in economy.states:
+        out[f"energy_revenue_usd_m.{state.name}"] = round(state.energy_revenue_usd_m, 6)
+        out[f"defence_spending_usd_m.{state.name}"] = round(
+            economy.defence_spent_usd_m.get(state.name, 0.0), 6
+        )
+    for (watcher, toward), peak in sorted(model.diplomacy.peak_tension.items()):
+        out[f"peak_tension.{watcher}->{toward}"] = round(peak, 6)
+    for g in model.diplomacy.guarantees:
+        out[f"guarantor_credibility.{g.key}"] = round(g.credibility, 6)
+    return out
 
 
 def summary_json(summary: Mapping[str, Any]) -> str:

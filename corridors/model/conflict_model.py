@@ -10,10 +10,16 @@ from typing import Any
 import mesa
 
 from corridors.agents import StateAgent, SupplyLink
-from corridors.model import sustainment
+from corridors.model import military, sustainment
+from corridors.model.combat import Combat
+from corridors.model.consequences import Consequences
+from corridors.model.decisions import Decisions
+from corridors.model.diplomacy import Diplomacy
+from corridors.model.economy import Economy
 from corridors.model.eventlog import EventLog, LogEntry
 from corridors.model.events import EventSchedule, apply_event, make_event
 from corridors.model.logistics import Logistics
+from corridors.model.procurement import Procurement
 from corridors.scenarios import Scenario, load_scenario
 
 DEFAULT_SCENARIO = "lachin-2023"
@@ -57,8 +63,9 @@ class ConflictModel(mesa.Model):
         self.today: dt.date = self.start_date
         self.record_flows = record_flows
         self.network_version = 0
-        self.transit_overrides: dict[tuple[str, str], bool] = {}
-        """Explicit transit decisions from events: (transit state, beneficiary) → allowed."""
+        self.transit_overrides: dict[tuple[str, str, str | None], bool] = {}
+        """Explicit transit decisions from events: (transit state, beneficiary, good or None for
+        all goods) → allowed."""
         self.log = EventLog()
 
         self.states = StateAgent.create_agents(self, len(self.spec.states), spec=self.spec.states)
@@ -68,15 +75,18 @@ class ConflictModel(mesa.Model):
         self.sustained_states = self.states.select(lambda s: s.sustained)
         self.schedule_of_events = EventSchedule(self.spec.events, self.start_date)
         self.logistics = Logistics(self)
+        self.people = Logistics(self, flows=[], unit="people")
+        """Displacement: people moving along links, with the same accounting as goods."""
+        self.economy = Economy(self)
+        self.procurement = Procurement(self)
+        self.diplomacy = Diplomacy(self)
+        self.combat = Combat(self)
+        self.consequences = Consequences(self)
+        self.states.do(military.update_forces)
+        self.decisions = Decisions(self)
 
         self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "shipped_t": lambda m: float(m.logistics.shipped_t.sum()),
-                "delivered_t": lambda m: float(m.logistics.delivered_t.sum()),
-                "in_transit_t": lambda m: float(m.logistics.in_transit_t.sum()),
-                "lost_t": lambda m: float(m.logistics.lost_t.sum()),
-                "shipped_today_t": lambda m: float(m.logistics.shipped_today_t.sum()),
-            },
+            model_reporters=self._model_reporters(),
             agenttype_reporters={
                 StateAgent: {
                     "stress": "stress",
@@ -85,6 +95,14 @@ class ConflictModel(mesa.Model):
                     "food_t": lambda a: a.stock_t.get("food"),
                     "fuel_t": lambda a: a.stock_t.get("fuel"),
                     "medicine_t": lambda a: a.stock_t.get("medicine"),
+                    "arms_t": lambda a: a.stock_t.get("arms"),
+                    "personnel": lambda a: a.personnel if a.spec.military else None,
+                    "readiness": lambda a: a.readiness if a.spec.military else None,
+                    "quality": lambda a: a.quality if a.spec.military else None,
+                    "power": lambda a: a.power if a.spec.military else None,
+                    "arms_received_t": lambda a: a.arms_received_t if a.spec.military else None,
+                    "arms_budget_usd_m": lambda a: a.budget_usd_m if a.spec.economy else None,
+                    "revenue_usd_m": lambda a: a.revenue_today_usd_m if a.spec.economy else None,
                 },
                 SupplyLink: {
                     "carried_t": "carried_today_t",
@@ -96,6 +114,28 @@ class ConflictModel(mesa.Model):
         self.running = self.n_days > 0
         self.datacollector.collect(self)
 
+    def _model_reporters(self) -> dict[str, Any]:
+        """Totals, plus one series per claim, guarantee and watched pair of states."""
+        reporters: dict[str, Any] = {
+            "shipped_t": lambda m: float(m.logistics.shipped_t.sum()),
+            "delivered_t": lambda m: float(m.logistics.delivered_t.sum()),
+            "in_transit_t": lambda m: float(m.logistics.in_transit_t.sum()),
+            "lost_t": lambda m: float(m.logistics.lost_t.sum()),
+            "shipped_today_t": lambda m: float(m.logistics.shipped_today_t.sum()),
+            "energy_delivered_t": lambda m: m.economy.energy_delivered_total_t,
+            "displaced": lambda m: m.consequences.displaced(),
+        }
+        for key in self.decisions.force_ratio:
+            label = f"{key[0]}->{key[1]}"
+            reporters[f"force_ratio.{label}"] = lambda m, k=key: m.decisions.force_ratio[k]
+            reporters[f"deterrence.{label}"] = lambda m, k=key: m.decisions.deterrence[k]
+        for g in self.diplomacy.guarantees:
+            reporters[f"credibility.{g.key}"] = lambda m, g=g: g.credibility
+        for pair in self.diplomacy.tracked_pairs:
+            label = f"{pair[0]}->{pair[1]}"
+            reporters[f"tension.{label}"] = lambda m, p=pair: m.diplomacy.tension.get(p, 0.0)
+        return reporters
+
     # ------------------------------------------------------------------ time
 
     @property
@@ -104,13 +144,28 @@ class ConflictModel(mesa.Model):
         return self.start_date + dt.timedelta(days=self.steps)
 
     def step(self) -> None:
-        """One day: events, shipping and delivery, consumption, data collection."""
+        """One day: events; arms contracts and departures; shipping and delivery of goods and
+        people; revenue; consumption; forces; guarantees and tension; decisions; combat;
+        data collection."""
         self.day_index = self.steps - 1
         self.today = self.start_date + dt.timedelta(days=self.day_index)
+        for state in self.states:
+            state.received_t = {}
         for event in self.schedule_of_events.due(self.day_index):
+            if self._overtaken(event):
+                continue
             apply_event(self, event)
+        self.procurement.step()
+        self.consequences.step()
         self.logistics.step()
+        self.people.step()
+        self.procurement.after_shipping()
+        self.economy.step()
         self.sustained_states.do(sustainment.sustain_state)
+        self.states.do(military.update_forces)
+        self.diplomacy.step()
+        self.decisions.step()
+        self.combat.step()
         self.datacollector.collect(self)
         if self.steps >= self.n_days:
             self.running = False
@@ -123,15 +178,24 @@ class ConflictModel(mesa.Model):
     def link(self, name: str) -> SupplyLink:
         return self.links_by_name[name]
 
-    def permits_transit(self, state_name: str, origin: str, destination: str) -> bool:
-        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass."""
-        overrides = self.transit_overrides
-        if overrides.get((state_name, destination)) is False:
-            return False
-        if overrides.get((state_name, origin)) is False:
-            return False
-        if overrides.get((state_name, destination)) is True:
+    def permits_transit(
+        self, state_name: str, origin: str, destination: str, commodity: str | None = None
+    ) -> bool:
+        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass.
+
+        A conqueror lets the population of the state it took leave (the exodus road is open
+        whatever its relations with the refugees' destination)."""
+        if commodity == "people" and self.states_by_name[origin].controlled_by == state_name:
             return True
+        overrides = self.transit_overrides
+        for good in (commodity, None):
+            if overrides.get((state_name, destination, good)) is False:
+                return False
+            if overrides.get((state_name, origin, good)) is False:
+                return False
+        for good in (commodity, None):
+            if overrides.get((state_name, destination, good)) is True:
+                return True
         spec = self.states_by_name[state_name].spec
         if destination in spec.denies_transit_to or origin in spec.denies_transit_to:
             return False
@@ -181,6 +245,25 @@ class ConflictModel(mesa.Model):
             or (section == "states" and len(parts) >= 3 and parts[2] in ROUTING_STATE_FIELDS)
         ):
             self.network_changed()
+
+    def _overtaken(self, event: Any) -> bool:
+        """A scripted event on a link into a state that has already fallen no longer applies:
+        the world it was written for has changed (e.g. the record's ICRC convoys of 18 Sep 2023
+        after a modelled fall on 10 Sep). Logged, not applied."""
+        link = getattr(event, "link", None)
+        if link is None or link not in self.links_by_name:
+            return False
+        fallen = [s for s in (self.link(link).a, self.link(link).b) if self.state(s).fallen]
+        if not fallen:
+            return False
+        self.log_event(
+            "event_skipped",
+            link,
+            f"scripted {event.action} on {link} skipped: {fallen[0]} has already fallen "
+            f"to {self.state(fallen[0]).controlled_by}",
+            action=event.action,
+        )
+        return True
 
     def intervene(self, event: Any) -> LogEntry:
         """Apply an event now (an object or a dict such as ``{"action": "close_link",

@@ -78,16 +78,54 @@ def apply_event(model: ConflictModel, event: Any, intervention: bool = False) ->
         state = model.state(event.state)
         target = model.state(event.to)
         allow = action == "grant_transit"
-        model.transit_overrides[(state.name, target.name)] = allow
+        goods = list(event.goods) if event.goods else [None]
+        for good in goods:
+            model.transit_overrides[(state.name, target.name, good)] = allow
         model.network_changed()
         verb = "grants" if allow else "denies"
-        message = f"{state.name} {verb} transit to goods for or from {target.name}" + _why(event)
+        what = ", ".join(event.goods) if event.goods else "goods"
+        message = f"{state.name} {verb} transit to {what} for or from {target.name}" + _why(event)
         model.log_event(
             kind,
             state.name,
             message,
             action=action,
             to=target.name,
+            actor=event.actor,
+            source=event.sources,
+        )
+    elif action in ("embargo", "lift_embargo"):
+        supplier, buyer = model.state(event.state), model.state(event.to)
+        if action == "embargo":
+            model.procurement.embargo(supplier.name, buyer.name)
+            message = f"{supplier.name} embargoes arms to {buyer.name}" + _why(event)
+        else:
+            model.procurement.lift_embargo(supplier.name, buyer.name)
+            message = f"{supplier.name} lifts its arms embargo on {buyer.name}" + _why(event)
+        model.log_event(
+            kind,
+            supplier.name,
+            message,
+            action=action,
+            to=buyer.name,
+            actor=event.actor,
+            source=event.sources,
+        )
+    elif action == "withdraw_peacekeepers":
+        guarantor, protected = model.state(event.state), model.state(event.to)
+        guarantee = model.diplomacy.withdraw(guarantor.name, protected.name)
+        if guarantee is None:
+            message = f"{guarantor.name} has no guarantee for {protected.name}; nothing to withdraw"
+        else:
+            message = f"{guarantor.name} withdraws its peacekeepers from {protected.name}" + _why(
+                event
+            )
+        model.log_event(
+            kind,
+            guarantor.name,
+            message,
+            action=action,
+            to=protected.name,
             actor=event.actor,
             source=event.sources,
         )

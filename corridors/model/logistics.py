@@ -13,10 +13,11 @@ Conservation, per flow and in total, every day: shipped = delivered + in transit
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -31,6 +32,23 @@ MODE_PENALTY_DAYS = {"road": 0.0, "rail": 0.0, "sea": 0.0, "pipeline": 0.0, "air
 """Generalised cost added to a link's transit days when choosing routes: flying a tonne costs
 far more than trucking it, so air is used only when surface routes are slower by more than this.
 A throttled link's cost is divided by its usable fraction, so flows prefer open alternatives."""
+
+
+@dataclass
+class RuntimeFlow:
+    """A flow created during a run (an arms contract, a displacement), shaped like a scenario
+    ``Flow`` so logistics treats both alike. ``commodity`` may be ``people``."""
+
+    name: str
+    commodity: str
+    origin: str
+    destination: str
+    quantity_t_per_day: float = 0.0
+    start: dt.date | None = None
+    end: dt.date | None = None
+    priority: float = 1.0
+    track_routes: bool = False
+    """Account deliveries by route (for arms: 'by supplier and by route')."""
 
 
 @dataclass(frozen=True)
@@ -95,17 +113,27 @@ def share_capacity(
 class Logistics:
     """Daily shipping and delivery for all flows of a model."""
 
-    def __init__(self, model: ConflictModel) -> None:
+    def __init__(
+        self, model: ConflictModel, flows: list[Any] | None = None, unit: str = "t"
+    ) -> None:
         self.model = model
+        self.unit = unit
+        """``t`` for goods; ``people`` for displacement (link capacity in people per day)."""
         self.links: list[SupplyLink] = list(model.links)
         self.link_index = {lk.name: i for i, lk in enumerate(self.links)}
-        self.flow_specs = list(model.spec.flows)
+        self.flow_specs: list[Any] = list(model.spec.flows if flows is None else flows)
         self.flow_names = [f.name for f in self.flow_specs]
         n = len(self.flow_specs)
+        self.delivered_by_route: dict[tuple[int, str], float] = {}
+        """For flows that track routes: delivered amount by (flow index, route label)."""
+        self._pending_routes: dict[int, dict[tuple[int, str], float]] = {}
+        self._new_flows: set[int] = set()
+        """Flows added since routes were last computed: their first route is not a change."""
         self.shipped_t = np.zeros(n)
         self.delivered_t = np.zeros(n)
         self.lost_t = np.zeros(n)
         self.shipped_today_t = np.zeros(n)
+        self.delivered_today_t = np.zeros(n)
         self.pending: dict[int, np.ndarray] = {}
         """Goods in transit by arrival day index (t per flow)."""
         self.routes: list[Route | None] = [None] * n
@@ -124,7 +152,7 @@ class Logistics:
         demand = np.where(
             (self.first_day <= 0) & (self.last_day >= 0) & self._routed, self.quantity, 0.0
         )
-        capacity = np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
+        capacity = self.nominal_capacity()
         shipped = share_capacity(
             demand, self.priority * demand, capacity, self._pairs_flow, self._pairs_link
         )
@@ -154,6 +182,38 @@ class Logistics:
     def flows_changed(self) -> None:
         self._load_flow_arrays()
 
+    def nominal_capacity(self) -> np.ndarray:
+        """Each link's capacity today before day-to-day variability (t or people per day)."""
+        if self.unit == "people":
+            return np.array([lk.capacity_people_per_day * lk.usable_fraction for lk in self.links])
+        return np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
+
+    def add_flow(self, flow: Any) -> int:
+        """Add a flow during the run (a contract, a displacement); returns its index."""
+        self.flow_specs.append(flow)
+        self.flow_names.append(flow.name)
+        for name in ("shipped_t", "delivered_t", "lost_t", "shipped_today_t", "delivered_today_t"):
+            setattr(self, name, np.append(getattr(self, name), 0.0))
+        for due, bucket in self.pending.items():
+            self.pending[due] = np.append(bucket, 0.0)
+        self.routes.append(None)
+        self.no_route_reason.append("")
+        self._load_flow_arrays()
+        self._route_version = -2  # routes must be recomputed, but this is not the start
+        self._new_flows.add(len(self.flow_specs) - 1)
+        return len(self.flow_specs) - 1
+
+    def set_quantity(self, fi: int, quantity: float) -> None:
+        """Today's demand of a run-time flow (e.g. what an arms backlog allows)."""
+        self.flow_specs[fi].quantity_t_per_day = quantity
+        self.quantity[fi] = quantity
+
+    def route_label(self, fi: int) -> str:
+        route = self.routes[fi]
+        if route is None:
+            return "no route"
+        return f"{route.describe()} via " + " + ".join(self.links[i].name for i in route.links)
+
     @property
     def in_transit_t(self) -> np.ndarray:
         total = np.zeros(len(self.flow_specs))
@@ -169,7 +229,8 @@ class Logistics:
         blocked_nodes = {
             name
             for name in states
-            if name not in (origin, destination) and not permits(name, origin, destination)
+            if name not in (origin, destination)
+            and not permits(name, origin, destination, commodity)
         }
         graph = nx.DiGraph()
         for i, link in enumerate(self.links):
@@ -177,7 +238,7 @@ class Logistics:
             if fraction <= 0 or not link.can_carry(commodity):
                 continue
             if any(
-                g not in (origin, destination) and not permits(g, origin, destination)
+                g not in (origin, destination) and not permits(g, origin, destination, commodity)
                 for g in link.gatekeepers
             ):
                 continue
@@ -232,7 +293,7 @@ class Logistics:
         """Recompute routes if the network changed since they were last computed."""
         if self._route_version == self.model.network_version:
             return
-        first = self._route_version < 0
+        first = self._route_version == -1
         self._route_version = self.model.network_version
         cache: dict[tuple[str, str, str], Route | None] = {}
         for fi, flow in enumerate(self.flow_specs):
@@ -240,7 +301,16 @@ class Logistics:
             if key not in cache:
                 cache[key] = self._route(*key)
             new, old = cache[key], self.routes[fi]
-            if not first and self._active(fi):
+            if fi in self._new_flows:
+                if new is None:
+                    self.no_route_reason[fi] = self._no_route_reason(fi, None)
+                    self.model.log_event(
+                        "no_route",
+                        flow.name,
+                        f"flow {flow.name} has no route: {self.no_route_reason[fi]}",
+                        flow=flow.name,
+                    )
+            elif not first and self._active(fi):
                 self._log_route_change(fi, old, new)
             elif first and new is None and self._active(fi):
                 # Only at the start: a flow that has ended is not active either, and must not
@@ -253,6 +323,7 @@ class Logistics:
                     flow=flow.name,
                 )
             self.routes[fi] = new
+        self._new_flows.clear()
         pairs = [(fi, li) for fi, r in enumerate(self.routes) if r for li in r.links]
         self._pairs_flow = np.array([p[0] for p in pairs], dtype=np.int64)
         self._pairs_link = np.array([p[1] for p in pairs], dtype=np.int64)
@@ -349,13 +420,15 @@ class Logistics:
         demand = np.where(active & self._routed, self.quantity, 0.0)
         demand = self._limit_by_origin_stock(demand)
 
-        capacity = np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
+        capacity = self.nominal_capacity()
+        goods = self.unit == "t"
         cv = model.spec.parameters.capacity_noise_cv
-        if cv > 0 and n_links:
+        if goods and cv > 0 and n_links:
             sigma = math.sqrt(math.log1p(cv * cv))
             capacity *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
-        for lk, cap in zip(self.links, capacity, strict=True):
-            lk.capacity_today_t = float(cap)
+        if goods:
+            for lk, cap in zip(self.links, capacity, strict=True):
+                lk.capacity_today_t = float(cap)
 
         fi, li = self._pairs_flow, self._pairs_link
         shipped = share_capacity(demand, self.priority * demand, capacity, fi, li)
@@ -363,11 +436,15 @@ class Logistics:
         if model.record_flows and fi.size:
             keep = shipped[fi] > 0
             self._records.append((day, li[keep], fi[keep], shipped[fi][keep]))
-        for lk, tonnes in zip(self.links, carried, strict=True):
-            lk.carried_today_t = float(tonnes)
-            lk.carried_total_t += float(tonnes)
+        for lk, amount in zip(self.links, carried, strict=True):
+            if goods:
+                lk.carried_today_t = float(amount)
+                lk.carried_total_t += float(amount)
+            else:
+                lk.people_today = float(amount)
 
-        lost = shipped * (1.0 - self._survival)
+        # people are not "lost" on a road: loss rates apply to goods only
+        lost = shipped * (1.0 - self._survival) if goods else np.zeros_like(shipped)
         arriving = shipped - lost
         self.shipped_today_t = shipped
         self.shipped_t += shipped
@@ -380,6 +457,12 @@ class Logistics:
             mask = (self._transit == transit) & (arriving > 0)
             bucket = self.pending.setdefault(due_day, np.zeros(len(self.flow_specs)))
             bucket[mask] += arriving[mask]
+        for fidx in np.flatnonzero(arriving):
+            if getattr(self.flow_specs[fidx], "track_routes", False):
+                due_day = day + int(self._transit[fidx])
+                key = (int(fidx), self.route_label(int(fidx)))
+                by_route = self._pending_routes.setdefault(due_day, {})
+                by_route[key] = by_route.get(key, 0.0) + float(arriving[fidx])
         self._deliver(day)
 
     def _limit_by_origin_stock(self, demand: np.ndarray) -> np.ndarray:
@@ -388,21 +471,23 @@ class Logistics:
         for fidx in np.flatnonzero(demand):
             flow = self.flow_specs[fidx]
             origin: StateAgent = self.model.states_by_name[flow.origin]
-            if flow.commodity in origin.stock_t:
+            if origin.available(flow.commodity) is not None:
                 groups.setdefault((flow.origin, flow.commodity), []).append(int(fidx))
         for (origin_name, commodity), idx in groups.items():
-            available = self.model.states_by_name[origin_name].stock_t[commodity]
+            available = self.model.states_by_name[origin_name].available(commodity) or 0.0
             wanted = demand[idx].sum()
             if wanted > available:
                 demand[idx] *= available / wanted
         return demand
 
     def _deliver(self, day: int) -> None:
-        for state in self.model.states_by_name.values():
-            state.received_t = {}
+        for key, amount in self._pending_routes.pop(day, {}).items():
+            self.delivered_by_route[key] = self.delivered_by_route.get(key, 0.0) + amount
         due = self.pending.pop(day, None)
         if due is None:
+            self.delivered_today_t = np.zeros(len(self.flow_specs))
             return
+        self.delivered_today_t = due
         self.delivered_t += due
         for fidx in np.flatnonzero(due):
             flow = self.flow_specs[fidx]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -346,17 +346,7 @@ _ALL_FIELDS = sorted(
         for name in cls.model_fields
     }
 )
-_ACTIONS = sorted(
-    get_args(cls.model_fields["action"].annotation)[0]
-    for cls in (
-        schema.CloseLink,
-        schema.OpenLink,
-        schema.ThrottleLink,
-        schema.DenyTransit,
-        schema.GrantTransit,
-        schema.SetParameter,
-    )
-)
+_ACTIONS = sorted(schema.ACTIONS)
 
 
 def _path_text(loc: Sequence[Any]) -> str:
@@ -508,8 +498,27 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             check_state(("states", i, "relations", other), other)
         for j, other in enumerate(st.denies_transit_to):
             check_state(("states", i, "denies_transit_to", j), other)
-        for j, link in enumerate(st.guarantees):
-            check_link(("states", i, "guarantees", j), link)
+        for j, g in enumerate(st.guarantees):
+            check_state(("states", i, "guarantees", j, "protects"), g.protects)
+            for k, link in enumerate(g.links):
+                check_link(("states", i, "guarantees", j, "links", k), link)
+        check_state(("states", i, "patron"), st.patron)
+        for other in st.threatens:
+            check_state(("states", i, "threatens", other), other)
+        if st.arms_supplier is not None:
+            for j, other in enumerate(st.arms_supplier.embargoes):
+                check_state(("states", i, "arms_supplier", "embargoes", j), other)
+        for j, claim in enumerate(st.claims):
+            check_state(("states", i, "claims", j, "target"), claim.target)
+            if claim.target == st.name:
+                add(("states", i, "claims", j, "target"), "a state cannot claim itself")
+            target = next((t for t in sc.states if t.name == claim.target), None)
+            if st.military is None or (target is not None and target.military is None):
+                add(
+                    ("states", i, "claims", j, "target"),
+                    f"a claim needs a 'military' section on both {st.name} and "
+                    f"{claim.target}; add one",
+                )
 
     for i, lk in enumerate(sc.links):
         check_state(("links", i, "a"), lk.a)
@@ -548,6 +557,14 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             check_state(("events", i, "state"), ev.state)
             check_state(("events", i, "to"), ev.to)
         check_state(("events", i, "actor"), ev.actor)
+        if isinstance(ev, schema.Embargo | schema.LiftEmbargo):
+            supplier = next((st for st in sc.states if st.name == ev.state), None)
+            if supplier is not None and supplier.arms_supplier is None:
+                add(
+                    ("events", i, "state"),
+                    f"'{ev.state}' sells no arms (it has no "
+                    "'arms_supplier' section), so it cannot embargo any",
+                )
         if isinstance(ev, schema.SetParameter):
             message = _set_parameter_problem(sc, ev.path, ev.value)
             if message is not None:

@@ -21,13 +21,14 @@ from pydantic import (
     model_validator,
 )
 
-COMMODITIES: tuple[str, ...] = ("food", "fuel", "medicine", "ammunition", "oil", "cargo")
-"""Goods the logistics layer moves, all measured in tonnes."""
+COMMODITIES: tuple[str, ...] = ("food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo")
+"""Goods the logistics layer moves, all measured in tonnes. ``arms`` is imported military
+materiel (weapons, drones, munitions) bought through procurement; ``oil`` is crude."""
 
 CONSUMED_COMMODITIES: tuple[str, ...] = ("food", "fuel", "medicine")
 """Goods a population consumes daily; shortages of these raise humanitarian stress."""
 
-Commodity = Literal["food", "fuel", "medicine", "ammunition", "oil", "cargo"]
+Commodity = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo"]
 
 _SOURCED_SCHEMA = {
     "anyOf": [
@@ -155,6 +156,101 @@ class Stock(Sourced):
     )
 
 
+class Economy(Sourced):
+    """Daily state revenue and the share that funds defence (US$ millions per day)."""
+
+    revenue_usd_m_per_day: Quantity = Field(
+        0.0, description="State revenue other than energy exports (US$ m/day)."
+    )
+    energy_revenue_share: Fraction = Field(
+        0.5, description="Share of the value of energy exports delivered that reaches the budget."
+    )
+    defence_share: Fraction = Field(0.0, description="Share of revenue spent on defence.")
+    procurement_share: Fraction = Field(
+        0.0, description="Share of the defence budget spent on imported arms."
+    )
+
+
+class Military(Sourced):
+    """Forces: combat power = personnel × quality × readiness."""
+
+    personnel: Quantity = Field(0.0, description="Soldiers available for the theatre.")
+    quality: Quantity = Field(
+        1.0, description="Per-soldier effectiveness (training, drones, ISR), 1 = baseline."
+    )
+    quality_per_kt_arms: Quantity = Field(
+        0.0, description="Quality gained per 1,000 t of imported arms received."
+    )
+    max_quality: Quantity = Field(5.0, description="Ceiling on quality.")
+    arms_required_t: Quantity = Field(
+        0.0,
+        description="Arms stock (t, stock 'arms') needed for full readiness; 0 = not limiting.",
+    )
+    readiness_erosion: Fraction = Field(
+        0.5, description="How much humanitarian stress (0–1) erodes readiness."
+    )
+    terrain: Quantity = Field(
+        1.0, description="Multiplier on combat power when defending its own ground."
+    )
+    break_point: Fraction = Field(
+        0.5, description="Capitulates when personnel falls below this share of its start."
+    )
+    supply_break_point: Fraction = Field(
+        0.0, description="Capitulates under attack when readiness falls below this."
+    )
+
+
+class ArmsSupplier(Sourced):
+    """A state that sells arms."""
+
+    max_delivery_t_per_day: Quantity = Field(description="Most it can deliver per day (t).")
+    price_usd_m_per_t: Quantity = Field(1.0, description="Average price of a tonne (US$ m).")
+    embargoes: list[str] = Field(default_factory=list, description="States it will not sell to.")
+
+
+class Rule(StrEnum):
+    threshold = "threshold"
+    bargaining = "bargaining"
+
+
+class Claim(Sourced):
+    """A claim on another state's territory, and the rule deciding when to fight for it."""
+
+    target: str
+    rule: Rule = Rule.threshold
+    threshold: Quantity = Field(3.0, description="Force ratio above which it attacks.")
+    resolve: Fraction = Field(
+        0.5, description="Attacks only if the deterrence it faces is below this."
+    )
+    war_cost: Fraction = Field(
+        0.1, description="Bargaining rule: cost of fighting as a share of the prize."
+    )
+    credible_offer: Fraction = Field(
+        0.5,
+        description="Bargaining rule: the most of the prize the target can credibly concede.",
+    )
+    horizon_days: int = Field(
+        30, ge=1, le=3650, description="Bargaining rule: how far ahead it projects the balance."
+    )
+    demands_corridor: str | None = Field(
+        None, description="Corridor demanded after a win (logged; raises third-party tension)."
+    )
+    earliest: dt.date | None = Field(None, description="No decision before this date.")
+
+
+class Guarantee(Sourced):
+    """A security guarantee: a presence that deters attacks on ``protects``."""
+
+    protects: str
+    links: list[str] = Field(
+        default_factory=list, description="Links whose passage the guarantee covers."
+    )
+    personnel: Quantity = Field(0.0, description="Peacekeepers or troops deployed.")
+    commitment: Fraction = Field(0.5, description="Will to act on the guarantee (0–1).")
+    credibility: Fraction = Field(1.0, description="Credibility at the start (0–1).")
+    can_impose_ceasefire: bool = True
+
+
 class State(Sourced):
     """A state or de facto state: population, stocks, relations."""
 
@@ -173,8 +269,31 @@ class State(Sourced):
         default_factory=list,
         description="States whose goods this state keeps out of its territory and airspace.",
     )
-    guarantees: list[str] = Field(
-        default_factory=list, description="Links whose passage this state guarantees."
+    economy: Economy | None = Field(None, description="Revenue and defence budget.")
+    military: Military | None = Field(None, description="Forces, quality and readiness.")
+    arms_supplier: ArmsSupplier | None = Field(
+        None, description="Set if this state sells arms to others."
+    )
+    claims: list[Claim] = Field(
+        default_factory=list, description="Territory this state seeks to take, and how it decides."
+    )
+    guarantees: list[Guarantee] = Field(
+        default_factory=list, description="Security guarantees this state gives."
+    )
+    patron: str | None = Field(
+        None, description="State its population flees to if it falls (e.g. Armenia)."
+    )
+    opposes_border_change: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Tension this state feels (0–1) when a conquest or new corridor changes "
+        "borders in its neighbourhood (e.g. Iran and the Zangezur corridor).",
+    )
+    threatens: dict[str, Score] = Field(
+        default_factory=dict,
+        description="Deterrent threat this state poses to a would-be attacker, by state name "
+        "(0–1; counts toward the deterrence a claimant faces).",
     )
 
 
@@ -187,14 +306,24 @@ class Mode(StrEnum):
 
 
 DEFAULT_CARRIES: dict[str, tuple[str, ...]] = {
-    "road": ("food", "fuel", "medicine", "ammunition", "cargo"),
-    "rail": ("food", "fuel", "medicine", "ammunition", "cargo", "oil"),
-    "air": ("medicine", "ammunition", "cargo"),
+    "road": ("food", "fuel", "medicine", "ammunition", "arms", "cargo"),
+    "rail": ("food", "fuel", "medicine", "ammunition", "arms", "cargo", "oil"),
+    "air": ("medicine", "ammunition", "arms", "cargo"),
     "pipeline": ("oil",),
     "sea": COMMODITIES,
 }
 """Goods a link carries by mode when its ``carries`` is not given: crude oil moves by pipeline,
 rail or tanker, not by truck; bulk food and fuel do not fly."""
+
+
+DEFAULT_PEOPLE_PER_DAY: dict[str, float] = {
+    "road": 20_000.0,
+    "rail": 10_000.0,
+    "air": 2_000.0,
+    "pipeline": 0.0,
+    "sea": 5_000.0,
+}
+"""People a link carries per day by mode when ``capacity_people_per_day`` is not given."""
 
 
 class LinkStatus(StrEnum):
@@ -226,6 +355,14 @@ class Link(Sourced):
     carries: list[Commodity] | None = Field(
         None, description="Goods the link can carry; when omitted, the mode's usual goods."
     )
+    capacity_people_per_day: Quantity | None = Field(
+        None, description="People who can travel it per day; by mode when omitted."
+    )
+
+    def people_per_day(self) -> float:
+        if self.capacity_people_per_day is not None:
+            return self.capacity_people_per_day
+        return DEFAULT_PEOPLE_PER_DAY[self.mode]
 
     def goods(self) -> frozenset[str]:
         """Goods this link carries (its ``carries``, or its mode's defaults)."""
@@ -281,6 +418,67 @@ class Parameters(Strict):
         default_factory=lambda: [0.25, 0.5, 0.75],
         description="Stress levels whose crossing is written to the event log.",
     )
+    oil_price_usd_per_t: float = Field(
+        580.0, ge=0, description="Price of crude delivered (US$/t), for energy revenue."
+    )
+    procurement_interval_days: int = Field(
+        30, ge=1, le=3650, description="Days between arms purchases."
+    )
+    decision_noise_sd: float = Field(
+        0.1,
+        ge=0,
+        le=2,
+        description="Misperception: sd of the lognormal factor (drawn once per run) on the "
+        "force ratio and deterrence a claimant perceives.",
+    )
+    combat_law: Literal["square", "linear"] = Field(
+        "square", description="Lanchester law for attrition."
+    )
+    attrition_per_day: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Lanchester coefficient: losses per day per unit of enemy effective force.",
+    )
+    ceasefire_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A guarantor with commitment × credibility at least this imposes a ceasefire.",
+    )
+    ceasefire_after_days: int = Field(
+        3, ge=1, le=365, description="Days of fighting before a guarantor's ceasefire holds."
+    )
+    credibility_decay_per_day: float = Field(
+        0.003,
+        ge=0,
+        le=1,
+        description="Share of a guarantor's credibility lost each day a guaranteed link is "
+        "blocked (closed or throttled).",
+    )
+    credibility_drop_on_fall: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of credibility lost when the protected state falls.",
+    )
+    tension_per_kt_rival_arms: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Tension a state feels per 1,000 t of arms a rival delivers to a neighbour.",
+    )
+    tension_decay_per_day: float = Field(0.001, ge=0, le=1, description="Tension relaxation.")
+    flight_share_on_fall: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="Share of a fallen state's population willing to flee (fear), "
+        "plus half its humanitarian stress, capped at 1.",
+    )
+    flight_rate_per_day: float = Field(
+        0.3, ge=0, le=1, description="Share of those still willing to flee who leave each day."
+    )
 
     @field_validator("shortage_weights")
     @classmethod
@@ -313,16 +511,46 @@ class ThrottleLink(_EventBase):
     fraction: Fraction
 
 
+TransitGood = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]
+
+
 class DenyTransit(_EventBase):
-    """``state`` refuses passage to goods bound for or coming from ``to``."""
+    """``state`` refuses passage to goods bound for or coming from ``to`` (only ``goods`` if
+    given, e.g. ``[arms]`` for a ban on military cargo)."""
 
     action: Literal["deny_transit"]
     state: str
     to: str
+    goods: list[TransitGood] | None = None
 
 
 class GrantTransit(_EventBase):
+    """``state`` lets goods for ``to`` pass (only ``goods`` if given), whatever its relations."""
+
     action: Literal["grant_transit"]
+    state: str
+    to: str
+    goods: list[TransitGood] | None = None
+
+
+class Embargo(_EventBase):
+    """Supplier ``state`` stops selling and delivering arms to ``to``."""
+
+    action: Literal["embargo"]
+    state: str
+    to: str
+
+
+class LiftEmbargo(_EventBase):
+    action: Literal["lift_embargo"]
+    state: str
+    to: str
+
+
+class WithdrawPeacekeepers(_EventBase):
+    """Guarantor ``state`` withdraws its presence protecting ``to``."""
+
+    action: Literal["withdraw_peacekeepers"]
     state: str
     to: str
 
@@ -335,8 +563,32 @@ class SetParameter(_EventBase):
     value: Any
 
 
+EVENT_CLASSES = (
+    CloseLink,
+    OpenLink,
+    ThrottleLink,
+    DenyTransit,
+    GrantTransit,
+    Embargo,
+    LiftEmbargo,
+    WithdrawPeacekeepers,
+    SetParameter,
+)
+ACTIONS: tuple[str, ...] = tuple(
+    c.model_fields["action"].annotation.__args__[0] for c in EVENT_CLASSES
+)
+"""Every event action, in the order of EVENT_CLASSES."""
+
 Event = Annotated[
-    CloseLink | OpenLink | ThrottleLink | DenyTransit | GrantTransit | SetParameter,
+    CloseLink
+    | OpenLink
+    | ThrottleLink
+    | DenyTransit
+    | GrantTransit
+    | Embargo
+    | LiftEmbargo
+    | WithdrawPeacekeepers
+    | SetParameter,
     Field(discriminator="action"),
 ]
 

@@ -1,0 +1,149 @@
+"""Combat: Lanchester attrition until capitulation or a guarantor's ceasefire.
+
+Per day, with a = attacker quality × readiness and d = defender quality × readiness × terrain,
+and κ = ``parameters.attrition_per_day``:
+
+- square law (default): ΔA = −κ·d·D, ΔD = −κ·a·A
+- linear law:           ΔA = −κ·d·D·A/A₀, ΔD = −κ·a·A·D/D₀
+
+From the second day on, before fighting, the defender capitulates when its personnel falls below
+``break_point`` × its strength at the start, or its readiness below ``supply_break_point``; a
+guarantor of the defender whose troops are present and whose commitment × credibility reaches
+``parameters.ceasefire_threshold`` imposes a ceasefire after ``ceasefire_after_days``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corridors.agents import StateAgent
+    from corridors.model.conflict_model import ConflictModel
+    from corridors.scenarios.schema import Claim
+
+
+@dataclass
+class War:
+    attacker: str
+    defender: str
+    claim: Claim
+    start_date: dt.date
+    attacker_start: float
+    defender_start: float
+    days: int = 0
+    end_date: dt.date | None = None
+    outcome: str | None = None
+    """``capitulation`` or ``ceasefire`` once it has ended."""
+    attacker_losses: float = 0.0
+    defender_losses: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.outcome is None
+
+
+class Combat:
+    def __init__(self, model: ConflictModel) -> None:
+        self.model = model
+        self.wars: list[War] = []
+
+    def engaged(self, a: str, b: str) -> bool:
+        return any(w.active and {w.attacker, w.defender} == {a, b} for w in self.wars)
+
+    def concluded(self, a: str, b: str) -> bool:
+        return any(not w.active and {w.attacker, w.defender} == {a, b} for w in self.wars)
+
+    def start(self, attacker: StateAgent, defender: StateAgent, claim: Claim) -> War:
+        war = War(
+            attacker.name,
+            defender.name,
+            claim,
+            self.model.today,
+            attacker.personnel,
+            defender.personnel,
+        )
+        attacker.at_war_with, defender.at_war_with = defender.name, attacker.name
+        self.wars.append(war)
+        return war
+
+    def step(self) -> None:
+        for war in [w for w in self.wars if w.active]:
+            if war.days >= 1 and self._ends(war):
+                continue
+            self._fight(war)
+
+    def _ends(self, war: War) -> bool:
+        model = self.model
+        defender = model.state(war.defender)
+        military = defender.spec.military
+        assert military is not None
+        share = defender.personnel / war.defender_start if war.defender_start > 0 else 0.0
+        if share < military.break_point or defender.readiness < military.supply_break_point:
+            why = (
+                f"personnel {defender.personnel:,.0f} of {war.defender_start:,.0f} "
+                f"({share:.0%} < break point {military.break_point:.0%})"
+                if share < military.break_point
+                else f"readiness {defender.readiness:.2f} < supply break point "
+                f"{military.supply_break_point:.2f} (stress {defender.stress:.2f})"
+            )
+            self._end(war, "capitulation")
+            model.log_event(
+                "capitulation",
+                defender.name,
+                f"{defender.name} capitulates to {war.attacker} after {war.days} day(s) of "
+                f"fighting: {why}",
+                attacker=war.attacker,
+                days=war.days,
+                personnel=defender.personnel,
+                readiness=defender.readiness,
+            )
+            model.consequences.on_capitulation(war)
+            return True
+        params = model.spec.parameters
+        for g in model.diplomacy.guarantees_of(defender.name):
+            if (
+                g.can_impose_ceasefire
+                and g.strength >= params.ceasefire_threshold
+                and war.days >= params.ceasefire_after_days
+            ):
+                self._end(war, "ceasefire")
+                model.log_event(
+                    "ceasefire",
+                    g.guarantor,
+                    f"{g.guarantor} imposes a ceasefire between {war.attacker} and "
+                    f"{defender.name} after {war.days} days: commitment × credibility "
+                    f"{g.strength:.2f} ≥ {params.ceasefire_threshold:.2f}",
+                    attacker=war.attacker,
+                    defender=defender.name,
+                )
+                return True
+        return False
+
+    def _end(self, war: War, outcome: str) -> None:
+        war.outcome = outcome
+        war.end_date = self.model.today
+        self.model.state(war.attacker).at_war_with = None
+        self.model.state(war.defender).at_war_with = None
+
+    def _fight(self, war: War) -> None:
+        model = self.model
+        attacker, defender = model.state(war.attacker), model.state(war.defender)
+        military = defender.spec.military
+        terrain = military.terrain if military else 1.0
+        kappa = model.spec.parameters.attrition_per_day
+        a_eff = attacker.quality * attacker.readiness
+        d_eff = defender.quality * defender.readiness * terrain
+        a, d = attacker.personnel, defender.personnel
+        if model.spec.parameters.combat_law == "square":
+            loss_a, loss_d = kappa * d_eff * d, kappa * a_eff * a
+        else:
+            loss_a = kappa * d_eff * d * (a / war.attacker_start if war.attacker_start else 0.0)
+            loss_d = kappa * a_eff * a * (d / war.defender_start if war.defender_start else 0.0)
+        loss_a, loss_d = min(loss_a, a), min(loss_d, d)
+        attacker.personnel -= loss_a
+        defender.personnel -= loss_d
+        war.attacker_losses += loss_a
+        war.defender_losses += loss_d
+        war.days += 1

@@ -1,0 +1,162 @@
+"""Procurement: arms budgets buy from suppliers; contracts ship over the supply network.
+
+Every ``parameters.procurement_interval_days`` a buyer (a state with an arms budget) spends its
+budget across suppliers in proportion to
+
+    weight(s) = max(0, relation of s toward the buyer) × s.max_delivery_t_per_day
+
+excluding suppliers that embargo the buyer. Spending becomes a backlog of tonnes
+(``spend / price_usd_m_per_t``). Each day a supplier ships up to its ``max_delivery_t_per_day``
+across its buyers, in proportion to their backlogs, as a run-time flow of ``arms`` routed like any
+other flow (an air bridge needs every overflown state's permission). An embargo freezes the
+backlog. Deliveries are tracked by supplier and by route.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from corridors.model.logistics import RuntimeFlow
+
+if TYPE_CHECKING:
+    from corridors.agents import StateAgent
+    from corridors.model.conflict_model import ConflictModel
+
+
+class Procurement:
+    """Arms contracts, backlogs and embargoes."""
+
+    def __init__(self, model: ConflictModel) -> None:
+        self.model = model
+        self.suppliers: list[StateAgent] = [
+            s for s in model.states if s.spec.arms_supplier is not None
+        ]
+        self.buyers: list[StateAgent] = [
+            s
+            for s in model.states
+            if s.spec.economy is not None and s.spec.economy.procurement_share > 0
+        ]
+        self.embargoes: set[tuple[str, str]] = {
+            (s.name, buyer)
+            for s in self.suppliers
+            for buyer in s.spec.arms_supplier.embargoes  # type: ignore[union-attr]
+        }
+        self.backlog_t: dict[tuple[str, str], float] = {}
+        self.contracted_t: dict[tuple[str, str], float] = {}
+        self.flow_index: dict[tuple[str, str], int] = {}
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------------ embargoes
+
+    def embargo(self, supplier: str, buyer: str) -> None:
+        self.embargoes.add((supplier, buyer))
+
+    def lift_embargo(self, supplier: str, buyer: str) -> None:
+        self.embargoes.discard((supplier, buyer))
+
+    # ------------------------------------------------------------------ the day
+
+    def step(self) -> None:
+        """Place contracts on procurement days; set today's arms shipments from backlogs."""
+        model = self.model
+        if model.day_index % model.spec.parameters.procurement_interval_days == 0:
+            for buyer in self.buyers:
+                self._buy(buyer)
+        for supplier in self.suppliers:
+            spec = supplier.spec.arms_supplier
+            assert spec is not None
+            keys = [
+                k
+                for k, v in self.backlog_t.items()
+                if k[0] == supplier.name and v > 0 and k not in self.embargoes
+            ]
+            total = sum(self.backlog_t[k] for k in keys)
+            for key in [k for k in self.flow_index if k[0] == supplier.name]:
+                quantity = 0.0
+                if key in keys and total > 0:
+                    share = self.backlog_t[key] / total
+                    quantity = min(self.backlog_t[key], spec.max_delivery_t_per_day * share)
+                model.logistics.set_quantity(self.flow_index[key], quantity)
+
+    def after_shipping(self) -> None:
+        """Shipped arms leave the backlog."""
+        shipped = self.model.logistics.shipped_today_t
+        for key, fi in self.flow_index.items():
+            self.backlog_t[key] = max(0.0, self.backlog_t[key] - float(shipped[fi]))
+
+    def _buy(self, buyer: StateAgent) -> None:
+        model = self.model
+        budget = buyer.budget_usd_m
+        if budget <= 0:
+            return
+        weights = {}
+        for s in self.suppliers:
+            if s is buyer or (s.name, buyer.name) in self.embargoes:
+                continue
+            relation = s.spec.relations.get(buyer.name, 0.0)
+            spec = s.spec.arms_supplier
+            assert spec is not None
+            weight = max(0.0, relation) * spec.max_delivery_t_per_day
+            if weight > 0:
+                weights[s] = weight
+        total = sum(weights.values())
+        if total <= 0:
+            if buyer.name not in self._warned:
+                self._warned.add(buyer.name)
+                model.log_event(
+                    "procurement",
+                    buyer.name,
+                    f"{buyer.name} finds no supplier willing to sell it arms "
+                    f"(embargoes or poor relations); its arms budget accumulates",
+                )
+            return
+        parts = []
+        for supplier, weight in weights.items():
+            spec = supplier.spec.arms_supplier
+            assert spec is not None
+            spend = budget * weight / total
+            tonnes = spend / spec.price_usd_m_per_t if spec.price_usd_m_per_t > 0 else 0.0
+            key = (supplier.name, buyer.name)
+            if key not in self.flow_index:
+                self.flow_index[key] = model.logistics.add_flow(
+                    RuntimeFlow(
+                        name=f"arms {supplier.name} → {buyer.name}",
+                        commodity="arms",
+                        origin=supplier.name,
+                        destination=buyer.name,
+                        track_routes=True,
+                    )
+                )
+            self.backlog_t[key] = self.backlog_t.get(key, 0.0) + tonnes
+            self.contracted_t[key] = self.contracted_t.get(key, 0.0) + tonnes
+            parts.append(f"{supplier.name} {tonnes:,.0f} t (${spend:,.0f} m)")
+        buyer.budget_usd_m = 0.0
+        model.log_event(
+            "procurement",
+            buyer.name,
+            f"{buyer.name} buys arms with ${budget:,.0f} m: " + ", ".join(parts),
+            budget_usd_m=budget,
+        )
+
+    # ------------------------------------------------------------------ outputs
+
+    def delivered_by_supplier(self) -> dict[str, float]:
+        """Arms delivered (t) by supplier, all buyers together."""
+        delivered = self.model.logistics.delivered_t
+        out: dict[str, float] = {}
+        for (supplier, _), fi in self.flow_index.items():
+            out[supplier] = out.get(supplier, 0.0) + float(delivered[fi])
+        return out
+
+    def delivered_to(self, buyer: str) -> dict[str, float]:
+        delivered = self.model.logistics.delivered_t
+        return {s: float(delivered[fi]) for (s, b), fi in self.flow_index.items() if b == buyer}
+
+    def delivered_by_route(self) -> dict[str, float]:
+        """Arms delivered (t) by route label ('Israel → Azerbaijan via israel_azerbaijan_air')."""
+        out: dict[str, float] = {}
+        arms = set(self.flow_index.values())
+        for (fi, label), amount in self.model.logistics.delivered_by_route.items():
+            if fi in arms:
+                out[label] = out.get(label, 0.0) + amount
+        return out
