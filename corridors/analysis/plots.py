@@ -85,9 +85,47 @@ def plot_flows_by_link(result: RunResult, path: Path, top: int = 8) -> Path:
     return _finish(fig, ax, path)
 
 
+def plot_balance(result: RunResult, path: Path) -> Path:
+    """What the claimant weighs: force ratio against its threshold, deterrence against its
+    resolve, and the guarantor's credibility."""
+    series = result.series
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    claims = {(s.name, c.target): c for s in result.scenario.states for c in s.claims}
+    for (attacker, target), claim in claims.items():
+        label = f"{attacker}->{target}"
+        ratio = series[series.variable == f"force_ratio.{label}"]
+        top.plot(pd.to_datetime(ratio.date), ratio.value, label=f"force ratio {label}")
+        if claim.rule == "threshold":
+            top.axhline(
+                claim.threshold,
+                ls="--",
+                color="grey",
+                lw=0.8,
+                label=f"threshold {claim.threshold:g}",
+            )
+        deterrence = series[series.variable == f"deterrence.{label}"]
+        bottom.plot(pd.to_datetime(deterrence.date), deterrence.value, label=f"deterrence {label}")
+        bottom.axhline(
+            claim.resolve, ls="--", color="grey", lw=0.8, label=f"resolve {claim.resolve:g}"
+        )
+    for variable in sorted(v for v in series.variable.unique() if v.startswith("credibility.")):
+        data = series[series.variable == variable]
+        bottom.plot(pd.to_datetime(data.date), data.value, ls=":", label=variable)
+    _event_marks(top, result)
+    _event_marks(bottom, result)
+    top.set_title("Military balance and deterrence")
+    top.set_ylabel("force ratio")
+    bottom.set_ylabel("0–1")
+    for ax in (top, bottom):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    return _finish(fig, bottom, path)
+
+
 def write_plots(result: RunResult, out: Path) -> dict[str, Path]:
     return {
         "plot_stocks": plot_stocks(result, out / "stocks.png"),
         "plot_stress": plot_stress(result, out / "stress.png"),
         "plot_flows": plot_flows_by_link(result, out / "flows_by_link.png"),
+        "plot_balance": plot_balance(result, out / "balance.png"),
     }

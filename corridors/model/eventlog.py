@@ -35,8 +35,16 @@ class EventLog:
             "route_restored",
             "shortage_start",
             "shortage_end",
-            "stock_exhausted",
             "stress_alert",
+            "guarantee",
+            "offensive",
+            "capitulation",
+            "ceasefire",
+            "control",
+            "displacement",
+            "demand",
+            "tension",
+            "event_skipped",
         }
     )
     """Kinds shown in the CLI's timeline of key events."""
