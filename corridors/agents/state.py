@@ -47,11 +47,13 @@ class StateAgent(mesa.Agent):
         """Humanitarian-stress index, 0 (none) .. 1 (catastrophe)."""
         self.weighted_shortage: float = 0.0
         self.shortage_days: int = 0
+        self.in_shortage: set[str] = set()
+        """Goods whose shortage has been logged as started and not yet as over."""
         self.first_shortage_date = None
         self.peak_stress: float = 0.0
 
         # economy (US$ millions)
-        self.budget_usd_m: float = 0.0
+        self.budget_usd_m: float = spec.economy.arms_budget_usd_m if spec.economy else 0.0
         """Defence money not yet spent on arms."""
         self.revenue_today_usd_m: float = 0.0
         self.energy_revenue_usd_m: float = 0.0

@@ -166,6 +166,11 @@ def _war_summary(model: ConflictModel) -> dict[str, Any]:
     out["capitulation_date"] = _iso(war.end_date) if war and war.outcome == "capitulation" else None
     out["ceasefire_date"] = _iso(war.end_date) if war and war.outcome == "ceasefire" else None
     out["days_of_fighting"] = war.days if war else 0
+    out["days_to_capitulation"] = (
+        (war.end_date - war.start_date).days
+        if war and war.outcome == "capitulation" and war.end_date
+        else None
+    )
     out["attacker_losses"] = round(war.attacker_losses, 3) if war else 0.0
     out["defender_losses"] = round(war.defender_losses, 3) if war else 0.0
     displaced = model.consequences.displaced()
@@ -178,6 +183,11 @@ def _war_summary(model: ConflictModel) -> dict[str, Any]:
     out["arms_delivered_t"] = round(sum(by_supplier.values()), 6)
     for supplier, tonnes in sorted(by_supplier.items()):
         out[f"arms_delivered_by_supplier.{supplier}"] = round(tonnes, 6)
+    for buyer in sorted({b for _, b in model.procurement.flow_index}):
+        received = model.procurement.delivered_to(buyer)
+        total = sum(received.values())
+        for supplier, tonnes in sorted(received.items()):
+            out[f"arms_share.{buyer}.{supplier}"] = round(tonnes / total, 6) if total else 0.0
     for route, tonnes in sorted(model.procurement.delivered_by_route().items()):
         out[f"arms_delivered_by_route.{route}"] = round(tonnes, 6)
     economy = model.economy

@@ -9,7 +9,9 @@ and κ = ``parameters.attrition_per_day``:
 From the second day on, before fighting, the defender capitulates when its personnel falls below
 ``break_point`` × its strength at the start, or its readiness below ``supply_break_point``; a
 guarantor of the defender whose troops are present and whose commitment × credibility reaches
-``parameters.ceasefire_threshold`` imposes a ceasefire after ``ceasefire_after_days``.
+``parameters.ceasefire_threshold`` imposes a ceasefire after ``ceasefire_after_days``; and a
+guarantor steps in at once when the defender's personnel falls below its
+``ceasefire_below_share`` (it will not let the protected side collapse).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Combat:
         )
         attacker.at_war_with, defender.at_war_with = defender.name, attacker.name
         self.wars.append(war)
+        self.model.consequences.on_war_start(war)
         return war
 
     def step(self) -> None:
@@ -103,22 +106,32 @@ class Combat:
             return True
         params = model.spec.parameters
         for g in model.diplomacy.guarantees_of(defender.name):
-            if (
-                g.can_impose_ceasefire
-                and g.strength >= params.ceasefire_threshold
-                and war.days >= params.ceasefire_after_days
+            if not g.can_impose_ceasefire:
+                continue
+            if g.strength >= params.ceasefire_threshold and war.days >= (
+                params.ceasefire_after_days
             ):
-                self._end(war, "ceasefire")
-                model.log_event(
-                    "ceasefire",
-                    g.guarantor,
-                    f"{g.guarantor} imposes a ceasefire between {war.attacker} and "
-                    f"{defender.name} after {war.days} days: commitment × credibility "
-                    f"{g.strength:.2f} ≥ {params.ceasefire_threshold:.2f}",
-                    attacker=war.attacker,
-                    defender=defender.name,
+                why = (
+                    f"commitment × credibility {g.strength:.2f} ≥ {params.ceasefire_threshold:.2f}"
                 )
-                return True
+            elif share < g.ceasefire_below_share:
+                why = (
+                    f"{defender.name} is near collapse: personnel at {share:.0%} of its "
+                    f"strength, below {g.ceasefire_below_share:.0%}"
+                )
+            else:
+                continue
+            self._end(war, "ceasefire")
+            model.log_event(
+                "ceasefire",
+                g.guarantor,
+                f"{g.guarantor} imposes a ceasefire between {war.attacker} and "
+                f"{defender.name} after {war.days} days: {why}",
+                attacker=war.attacker,
+                defender=defender.name,
+            )
+            model.consequences.on_ceasefire(war, g)
+            return True
         return False
 
     def _end(self, war: War, outcome: str) -> None:

@@ -95,6 +95,15 @@ class ConflictModel(mesa.Model):
                     "food_t": lambda a: a.stock_t.get("food"),
                     "fuel_t": lambda a: a.stock_t.get("fuel"),
                     "medicine_t": lambda a: a.stock_t.get("medicine"),
+                    "received_food_t": lambda a: (
+                        a.received_t.get("food", 0.0) if a.sustained else None
+                    ),
+                    "received_medicine_t": lambda a: (
+                        a.received_t.get("medicine", 0.0) if a.sustained else None
+                    ),
+                    "received_fuel_t": lambda a: (
+                        a.received_t.get("fuel", 0.0) if a.sustained else None
+                    ),
                     "arms_t": lambda a: a.stock_t.get("arms"),
                     "personnel": lambda a: a.personnel if a.spec.military else None,
                     "readiness": lambda a: a.readiness if a.spec.military else None,

@@ -15,7 +15,7 @@ When a defender capitulates:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corridors.model.logistics import RuntimeFlow
 
@@ -77,32 +77,70 @@ class Consequences:
             model.diplomacy.on_border_change(winner.name, f"{winner.name} demands {corridor}")
         self._start_flight(fallen.name)
 
-    def _start_flight(self, fallen_name: str) -> None:
-        model = self.model
-        fallen = model.state(fallen_name)
-        patron = fallen.spec.patron
-        if patron is None or fallen.population <= 0:
+    def on_war_start(self, war: War) -> None:
+        """Fighting on its territory sends part of the defender's population to its patron."""
+        share = self.model.spec.parameters.flight_share_in_war
+        if share > 0:
+            self._flee(war.defender, share, f"fighting on its territory ({share:.0%} flee)")
+
+    def on_ceasefire(self, war: War, guarantee: Any) -> None:
+        """A guarantor that stops a war may deploy peacekeepers along the links it covers."""
+        troops = guarantee.peacekeepers_on_ceasefire
+        if troops <= 0:
             return
-        params = model.spec.parameters
-        willing_share = min(1.0, params.flight_share_on_fall + 0.5 * fallen.stress)
-        willing = willing_share * fallen.population
-        index = model.people.add_flow(
-            RuntimeFlow(
-                name=f"displacement {fallen.name} → {patron}",
-                commodity="people",
-                origin=fallen.name,
-                destination=patron,
-                start=model.today,
-            )
+        guarantee.personnel = max(guarantee.personnel, troops)
+        where = ", ".join(guarantee.links) or war.defender
+        self.model.log_event(
+            "guarantee",
+            guarantee.guarantor,
+            f"{guarantee.guarantor} deploys {troops:,.0f} peacekeepers ({where}) to guarantee "
+            f"the ceasefire protecting {war.defender}",
+            personnel=troops,
         )
-        self.flights.append(Flight(fallen.name, patron, index, willing))
+
+    def _start_flight(self, fallen_name: str) -> None:
+        fallen = self.model.state(fallen_name)
+        share = self.model.spec.parameters.flight_share_on_fall
+        willing_share = min(1.0, share + 0.5 * fallen.stress)
+        self._flee(
+            fallen_name,
+            willing_share,
+            f"fear after the fall {share:.0%} + half the humanitarian stress {fallen.stress:.2f}",
+        )
+
+    def _flee(self, name: str, willing_share: float, why: str) -> None:
+        """``willing_share`` of the population (counting those already gone) wants to leave;
+        a flight already under way is extended, not duplicated."""
+        model = self.model
+        state = model.state(name)
+        patron = state.spec.patron
+        if patron is None:
+            return
+        flight = next((f for f in self.flights if f.origin == name), None)
+        base = state.population
+        if flight is not None:
+            base += float(model.people.shipped_t[flight.flow_index])
+        if flight is None:
+            if state.population <= 0:
+                return
+            index = model.people.add_flow(
+                RuntimeFlow(
+                    name=f"displacement {name} → {patron}",
+                    commodity="people",
+                    origin=name,
+                    destination=patron,
+                    start=model.today,
+                )
+            )
+            flight = Flight(name, patron, index, 0.0)
+            self.flights.append(flight)
+        flight.willing = max(flight.willing, willing_share * base)
         model.log_event(
             "displacement",
-            fallen.name,
-            f"{willing:,.0f} people ({willing_share:.0%}) of {fallen.name} want to leave for "
-            f"{patron} (fear after the fall {params.flight_share_on_fall:.0%} + half the "
-            f"humanitarian stress {fallen.stress:.2f})",
-            willing=willing,
+            name,
+            f"{flight.willing:,.0f} people ({willing_share:.0%}) of {name} want to leave for "
+            f"{patron} ({why})",
+            willing=flight.willing,
             destination=patron,
         )
 

@@ -37,6 +37,8 @@ class GuaranteeState:
     commitment: float
     credibility: float
     can_impose_ceasefire: bool
+    ceasefire_below_share: float = 0.0
+    peacekeepers_on_ceasefire: float = 0.0
     failing_logged: bool = False
 
     @property
@@ -67,6 +69,8 @@ class Diplomacy:
                 commitment=g.commitment,
                 credibility=g.credibility,
                 can_impose_ceasefire=g.can_impose_ceasefire,
+                ceasefire_below_share=g.ceasefire_below_share,
+                peacekeepers_on_ceasefire=g.peacekeepers_on_ceasefire,
             )
             for s in model.spec.states
             for g in s.guarantees
@@ -86,6 +90,15 @@ class Diplomacy:
                     pairs.update((watcher.name, b) for b in claimants if b != watcher.name)
                 if watcher.opposes_border_change > 0 and other.name in claimants:
                     pairs.add((watcher.name, other.name))
+        for link in model.spec.links:
+            if link.changes_borders:
+                pairs.update(
+                    (w.name, end)
+                    for w in states
+                    if w.opposes_border_change > 0
+                    for end in (link.a, link.b)
+                    if end != w.name
+                )
         self.tracked_pairs = sorted(pairs)
         """Pairs whose tension is recorded every day (others only when it arises)."""
         for pair in self.tracked_pairs:

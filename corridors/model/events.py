@@ -74,6 +74,9 @@ def apply_event(model: ConflictModel, event: Any, intervention: bool = False) ->
             actor=event.actor,
             source=event.sources,
         )
+        if before == "closed" and link.status != "closed" and link.spec.changes_borders:
+            for end in (link.a, link.b):
+                model.diplomacy.on_border_change(end, f"{link.name} opens")
     elif action in ("deny_transit", "grant_transit"):
         state = model.state(event.state)
         target = model.state(event.to)

@@ -263,12 +263,12 @@ class Logistics:
             return f"{link.name} does not carry {commodity}"
         for g in link.gatekeepers:
             if g not in (origin, destination) and not self.model.permits_transit(
-                g, origin, destination
+                g, origin, destination, commodity
             ):
                 return f"{g} denies transit on {link.name}"
         for s in (link.a, link.b):
             if s not in (origin, destination) and not self.model.permits_transit(
-                s, origin, destination
+                s, origin, destination, commodity
             ):
                 return f"{s} denies transit"
         return f"{link.name} leads nowhere useful"
@@ -387,14 +387,20 @@ class Logistics:
             ]
             # A link left because a state now denies transit is still open: name the state
             # rather than report "X is open".
-            why = "; ".join(
-                f"{lk.name} is {lk.status}" if r.endswith("leads nowhere useful") else r
-                for lk, r in zip(changed, reasons, strict=True)
-            )
+            found = list(dict.fromkeys(r for r in reasons if not r.endswith("nowhere useful")))
+            if found:
+                why = "; ".join(found)
+            elif all(lk.usable_fraction >= 1 for lk in changed):
+                opened = [self.links[i].name for i in new.links if i not in old.links]
+                why = f"quicker via {', '.join(opened)}"
+            else:
+                why = "; ".join(f"{lk.name} is {lk.status}" for lk in changed)
+            old_label = f"{old.describe()} via {'+'.join(self.links[i].name for i in old.links)}"
+            new_label = f"{new.describe()} via {'+'.join(self.links[i].name for i in new.links)}"
             self.model.log_event(
                 "reroute",
                 flow.name,
-                f"flow {flow.name} rerouted {old.describe()} ⇒ {new.describe()} ({why})",
+                f"flow {flow.name} rerouted from {old_label} to {new_label} ({why})",
                 flow=flow.name,
                 route=new.describe(),
                 previous_route=old.describe(),

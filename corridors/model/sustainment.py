@@ -67,9 +67,13 @@ def sustain_state(state: StateAgent) -> None:
 
 
 def _log_shortage_change(state: StateAgent, good: str, before: float, need: float) -> None:
+    """Log when a shortage of a good starts and when it is over. It is over only once needs
+    are met *and* a day's need is back in stock, so that a stock hovering at zero under noisy
+    supply does not log a start and an end every other day."""
     now = state.shortage[good]
     model = state.model
-    if before <= SHORTAGE_THRESHOLD < now:
+    if good not in state.in_shortage and now > SHORTAGE_THRESHOLD:
+        state.in_shortage.add(good)
         received = state.received_t.get(good, 0.0)
         model.log_event(
             "shortage_start",
@@ -83,10 +87,11 @@ def _log_shortage_change(state: StateAgent, good: str, before: float, need: floa
             need_t=need,
             received_t=received,
         )
-    elif before > SHORTAGE_THRESHOLD >= now:
+    elif good in state.in_shortage and now <= SHORTAGE_THRESHOLD and state.stock_t[good] >= need:
+        state.in_shortage.discard(good)
         model.log_event(
             "shortage_end",
             state.name,
-            f"{state.name}: {good} needs met again",
+            f"{state.name}: {good} needs met again, with a day's need back in stock",
             good=good,
         )

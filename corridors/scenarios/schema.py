@@ -102,6 +102,12 @@ class Meta(Strict):
     title: str
     description: str = ""
     briefing: str = Field("", description="Background for teachers and students.")
+    questions: list[str] = Field(
+        default_factory=list, description="Questions for students to answer with the model."
+    )
+    things_to_try: list[str] = Field(
+        default_factory=list, description="Changes to try (variants, --set overrides, events)."
+    )
     sources: list[SourceRef] = Field(default_factory=list)
 
 
@@ -168,6 +174,9 @@ class Economy(Sourced):
     defence_share: Fraction = Field(0.0, description="Share of revenue spent on defence.")
     procurement_share: Fraction = Field(
         0.0, description="Share of the defence budget spent on imported arms."
+    )
+    arms_budget_usd_m: Quantity = Field(
+        0.0, description="Arms money available on the start date (US$ m)."
     )
 
 
@@ -249,6 +258,14 @@ class Guarantee(Sourced):
     commitment: Fraction = Field(0.5, description="Will to act on the guarantee (0–1).")
     credibility: Fraction = Field(1.0, description="Credibility at the start (0–1).")
     can_impose_ceasefire: bool = True
+    ceasefire_below_share: Fraction = Field(
+        0.0,
+        description="Steps in with a ceasefire when the protected side's personnel falls below "
+        "this share of its strength at the start of the war (0 = never).",
+    )
+    peacekeepers_on_ceasefire: Quantity = Field(
+        0.0, description="Troops it deploys when it imposes a ceasefire (0 = none)."
+    )
 
 
 class State(Sourced):
@@ -358,6 +375,11 @@ class Link(Sourced):
     capacity_people_per_day: Quantity | None = Field(
         None, description="People who can travel it per day; by mode when omitted."
     )
+    changes_borders: bool = Field(
+        False,
+        description="Opening it changes borders in effect (an extraterritorial corridor): states "
+        "that oppose border changes grow tense toward its endpoints.",
+    )
 
     def people_per_day(self) -> float:
         if self.capacity_people_per_day is not None:
@@ -388,7 +410,7 @@ class Flow(Sourced):
         return self
 
 
-class Parameters(Strict):
+class Parameters(Sourced):
     """Model-wide parameters; each can be swept or overridden with --set parameters.NAME=VALUE."""
 
     stress_rise_per_day: float = Field(
@@ -478,6 +500,13 @@ class Parameters(Strict):
     )
     flight_rate_per_day: float = Field(
         0.3, ge=0, le=1, description="Share of those still willing to flee who leave each day."
+    )
+    flight_share_in_war: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of a defender's population that flees to its patron once fighting "
+        "starts on its territory, before any fall.",
     )
 
     @field_validator("shortage_weights")
