@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import multiprocessing as mp
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -107,7 +108,13 @@ def run_seeds(scenario: Scenario, seeds: Sequence[int], workers: int | None = No
     if workers <= 1:
         rows = [_run_one(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # fork is unsafe once native or Python threads run (Arrow, BLAS, an app): forkserver,
+        # which loads the model once, where the platform has it
+        methods = mp.get_all_start_methods()
+        context = mp.get_context("forkserver" if "forkserver" in methods else None)
+        if "forkserver" in methods:
+            context.set_forkserver_preload(["corridors.analysis.run"])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             rows = list(pool.map(_run_one, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
     frame = pd.DataFrame([values for _, values in rows], index=[s for s, _ in rows])
     frame.index.name = "seed"

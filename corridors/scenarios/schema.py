@@ -658,6 +658,27 @@ class Scenario(Strict):
     _provenance: Any = PrivateAttr(default=None)
     """How the scenario was loaded (name, file, variants, overrides); set by the loader."""
 
+    def cited_sources(self) -> list[tuple[str, str, str]]:
+        """Every number's source: (path of the entity, field, source), nested sections too."""
+        out: list[tuple[str, str, str]] = []
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, Sourced):
+                out.extend((path, key, text) for key, text in node.sources.items())
+            if isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name), f"{path}.{name}" if path else name)
+            elif isinstance(node, list):
+                for i, item in enumerate(node):
+                    label = getattr(item, "name", None) or str(i)
+                    walk(item, f"{path}[{label}]")
+            elif isinstance(node, dict):
+                for key, item in node.items():
+                    walk(item, f"{path}.{key}")
+
+        walk(self, "")
+        return out
+
     def state(self, name: str) -> State:
         return next(s for s in self.states if s.name == name)
 
