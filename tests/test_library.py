@@ -198,3 +198,37 @@ def test_model_document_lists_every_parameter_with_its_default():
     for name in Parameters.model_fields:
         if name != "sources":
             assert f"| `{name}` |" in text, name
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).parent / "corridors")
+    return subprocess.run([cli, *args], capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_calibrate_cli_exit_codes_and_files(tmp_path):
+    ok = _cli(
+        "calibrate", "karabakh-2020", "--seeds", "2", "--workers", "1", "--out", str(tmp_path)
+    )
+    assert ok.returncode == 0, ok.stderr
+    card = (tmp_path / "karabakh-2020.md").read_text(encoding="utf-8")
+    assert "corridors calibrate karabakh-2020" in card and "**pass**" in card
+    assert (tmp_path / "karabakh-2020.csv").exists()
+
+    missing = tmp_path / "impossible.yaml"
+    missing.write_text(
+        "extends: karabakh-2020\ntargets:\n"
+        "  - {name: war_duration, metric: days_of_fighting, value: 200, tolerance: 1,"
+        " source: made up}\n",
+        encoding="utf-8",
+    )
+    miss = _cli("calibrate", str(missing), "--seeds", "2", "--workers", "1")
+    assert miss.returncode == 1
+    assert "miss" in miss.stdout and "targets missed" in miss.stderr
+
+    for bad in (["calibrate", "no-such-scenario"], ["calibrate", "template"]):
+        proc = _cli(*bad)
+        assert proc.returncode == 2, proc
+        assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:")
