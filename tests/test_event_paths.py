@@ -45,3 +45,10 @@ def test_parameter_change_does_not_recompute_routes():
     assert model.network_version == version
     model.intervene({"action": "close_link", "link": "lachin"})
     assert model.network_version == version + 1
+
+
+def test_every_action_of_the_schema_has_a_handler():
+    from corridors.model.events import HANDLERS
+    from corridors.scenarios.schema import ACTIONS
+
+    assert set(HANDLERS) == set(ACTIONS)

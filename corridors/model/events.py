@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from corridors.scenarios import schema
-from corridors.scenarios.loader import ScenarioError, set_field, validate_data
+from corridors.scenarios.loader import set_field, validate_data
 
 if TYPE_CHECKING:
     from corridors.model.conflict_model import ConflictModel
@@ -43,125 +43,115 @@ def _why(event: Any) -> str:
     return f": {event.reason}" if event.reason else ""
 
 
+Outcome = tuple[str, str, dict[str, Any]]
+"""What an event did: the subject it acted on, the log message, and data for the log."""
+
+
+def _link_status(model: ConflictModel, event: Any) -> Outcome:
+    link = model.link(event.link)
+    before = link.status
+    if event.action == "close_link":
+        link.set_status("closed")
+        what = f"link {link.name} closed"
+    elif event.action == "open_link":
+        link.set_status("open", throttle=1.0)
+        what = f"link {link.name} reopened"
+    else:
+        link.set_status("throttled", throttle=event.fraction)
+        what = (
+            f"link {link.name} throttled to {event.fraction:.0%} of capacity "
+            f"({link.capacity_t_per_day * event.fraction:,.0f} of "
+            f"{link.capacity_t_per_day:,.0f} t/day)"
+        )
+    if before == "closed" and link.status != "closed" and link.spec.changes_borders:
+        for end in (link.a, link.b):
+            model.diplomacy.on_border_change(end, f"{link.name} opens")
+    return link.name, what, {"before": before, "after": link.status}
+
+
+def _transit(model: ConflictModel, event: Any) -> Outcome:
+    state, target = model.state(event.state), model.state(event.to)
+    allow = event.action == "grant_transit"
+    for good in list(event.goods) if event.goods else [None]:
+        model.transit_overrides[(state.name, target.name, good)] = allow
+    model.network_changed()
+    verb = "grants" if allow else "denies"
+    what = ", ".join(event.goods) if event.goods else "goods"
+    return (
+        state.name,
+        f"{state.name} {verb} transit to {what} for or from {target.name}",
+        {"to": target.name},
+    )
+
+
+def _embargo(model: ConflictModel, event: Any) -> Outcome:
+    supplier, buyer = model.state(event.state), model.state(event.to)
+    if event.action == "embargo":
+        model.procurement.embargo(supplier.name, buyer.name)
+        message = f"{supplier.name} embargoes arms to {buyer.name}"
+    else:
+        model.procurement.lift_embargo(supplier.name, buyer.name)
+        message = f"{supplier.name} lifts its arms embargo on {buyer.name}"
+    return supplier.name, message, {"to": buyer.name}
+
+
+def _withdraw(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, protected = model.state(event.state), model.state(event.to)
+    if model.diplomacy.withdraw(guarantor.name, protected.name) is None:
+        message = f"{guarantor.name} has no guarantee for {protected.name}; nothing to withdraw"
+    else:
+        message = f"{guarantor.name} withdraws its peacekeepers from {protected.name}"
+    return guarantor.name, message, {"to": protected.name}
+
+
+def _set_parameter(model: ConflictModel, event: Any) -> Outcome:
+    before = _current(model.spec, event.path)
+    candidate = model.spec.model_copy(deep=True)
+    set_field(candidate, event.path, event.value)
+    checked = validate_data(
+        # warnings=False: the raw value just set may be a plain dict where a model is due;
+        # it is dumped as it is and validated right here.
+        candidate.model_dump(mode="python", warnings=False),
+        f"event on {event.date}",
+    )
+    # Store the validated value, not the raw one: set_field puts a dict entry in as given
+    # (``states.X.stocks.food: {...}`` stayed a plain dict and the agents, which read
+    # typed fields, crashed on it).
+    set_field(model.spec, event.path, _current(checked, event.path))
+    model.spec_changed(event.path)
+    message = f"{event.path} changed from {before!r} to {event.value!r}"
+    return event.path, message, {"before": before, "after": event.value}
+
+
+HANDLERS = {
+    "close_link": _link_status,
+    "open_link": _link_status,
+    "throttle_link": _link_status,
+    "deny_transit": _transit,
+    "grant_transit": _transit,
+    "embargo": _embargo,
+    "lift_embargo": _embargo,
+    "withdraw_peacekeepers": _withdraw,
+    "set_parameter": _set_parameter,
+}
+"""What each action does; every action of the schema has one (a test checks)."""
+
+
 def apply_event(model: ConflictModel, event: Any, intervention: bool = False) -> str:
-    """Apply one event now; returns the log message. Raises ScenarioError for a bad event."""
-    kind = "intervention" if intervention else "event"
-    action = event.action
-    if action in ("close_link", "open_link", "throttle_link"):
-        link = model.link(event.link)
-        before = link.status
-        if action == "close_link":
-            link.set_status("closed")
-            what = f"link {link.name} closed{_by(event)}"
-        elif action == "open_link":
-            link.set_status("open", throttle=1.0)
-            what = f"link {link.name} reopened{_by(event)}"
-        else:
-            link.set_status("throttled", throttle=event.fraction)
-            what = (
-                f"link {link.name} throttled to {event.fraction:.0%} of capacity "
-                f"({link.capacity_t_per_day * event.fraction:,.0f} of "
-                f"{link.capacity_t_per_day:,.0f} t/day){_by(event)}"
-            )
-        message = what + _why(event)
-        model.log_event(
-            kind,
-            link.name,
-            message,
-            action=action,
-            before=before,
-            after=link.status,
-            actor=event.actor,
-            source=event.sources,
-        )
-        if before == "closed" and link.status != "closed" and link.spec.changes_borders:
-            for end in (link.a, link.b):
-                model.diplomacy.on_border_change(end, f"{link.name} opens")
-    elif action in ("deny_transit", "grant_transit"):
-        state = model.state(event.state)
-        target = model.state(event.to)
-        allow = action == "grant_transit"
-        goods = list(event.goods) if event.goods else [None]
-        for good in goods:
-            model.transit_overrides[(state.name, target.name, good)] = allow
-        model.network_changed()
-        verb = "grants" if allow else "denies"
-        what = ", ".join(event.goods) if event.goods else "goods"
-        message = f"{state.name} {verb} transit to {what} for or from {target.name}" + _why(event)
-        model.log_event(
-            kind,
-            state.name,
-            message,
-            action=action,
-            to=target.name,
-            actor=event.actor,
-            source=event.sources,
-        )
-    elif action in ("embargo", "lift_embargo"):
-        supplier, buyer = model.state(event.state), model.state(event.to)
-        if action == "embargo":
-            model.procurement.embargo(supplier.name, buyer.name)
-            message = f"{supplier.name} embargoes arms to {buyer.name}" + _why(event)
-        else:
-            model.procurement.lift_embargo(supplier.name, buyer.name)
-            message = f"{supplier.name} lifts its arms embargo on {buyer.name}" + _why(event)
-        model.log_event(
-            kind,
-            supplier.name,
-            message,
-            action=action,
-            to=buyer.name,
-            actor=event.actor,
-            source=event.sources,
-        )
-    elif action == "withdraw_peacekeepers":
-        guarantor, protected = model.state(event.state), model.state(event.to)
-        guarantee = model.diplomacy.withdraw(guarantor.name, protected.name)
-        if guarantee is None:
-            message = f"{guarantor.name} has no guarantee for {protected.name}; nothing to withdraw"
-        else:
-            message = f"{guarantor.name} withdraws its peacekeepers from {protected.name}" + _why(
-                event
-            )
-        model.log_event(
-            kind,
-            guarantor.name,
-            message,
-            action=action,
-            to=protected.name,
-            actor=event.actor,
-            source=event.sources,
-        )
-    elif action == "set_parameter":
-        before = _current(model.spec, event.path)
-        candidate = model.spec.model_copy(deep=True)
-        set_field(candidate, event.path, event.value)
-        checked = validate_data(
-            # warnings=False: the raw value just set may be a plain dict where a model is due;
-            # it is dumped as it is and validated right here.
-            candidate.model_dump(mode="python", warnings=False),
-            f"event on {event.date}",
-        )
-        # Store the validated value, not the raw one: set_field puts a dict entry in as given
-        # (``states.X.stocks.food: {...}`` stayed a plain dict and the agents, which read
-        # typed fields, crashed on it).
-        set_field(model.spec, event.path, _current(checked, event.path))
-        model.spec_changed(event.path)
-        message = f"{event.path} changed from {before!r} to {event.value!r}{_by(event)}" + _why(
-            event
-        )
-        model.log_event(
-            kind,
-            event.path,
-            message,
-            action=action,
-            before=before,
-            after=event.value,
-            actor=event.actor,
-            source=event.sources,
-        )
-    else:  # pragma: no cover - the schema admits no other action
-        raise ScenarioError([])
+    """Apply one event now and log it (as an intervention if asked); returns the message.
+    Raises ScenarioError for an event that would make the scenario invalid."""
+    subject, what, data = HANDLERS[event.action](model, event)
+    by = _by(event) if event.actor and event.actor != subject else ""
+    message = what + by + _why(event)
+    model.log_event(
+        "intervention" if intervention else "event",
+        subject,
+        message,
+        action=event.action,
+        actor=event.actor,
+        source=event.sources,
+        **data,
+    )
     return message
 
 
