@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SEED ?= 1
 OUT ?= out/lachin-2023
 
-.PHONY: run test app lint clean venv
+.PHONY: run test app assets lint clean venv
 
 # Find a working Python >= 3.12: $(PYTHON), python3.13, python3.12, python3, then pyenv's versions.
 define find_python
@@ -38,9 +38,20 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/corridors run lachin-2023 --seed $(SEED) --out $(OUT)
 
-test: $(STAMP)
+test: $(STAMP) assets
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
+
+# The app's JavaScript (Solara's front end) and map borders, from the npm registry into Solara's
+# asset cache, so the app and its browser tests never ask a CDN. A no-op once they are there.
+assets: $(STAMP)
+	$(VPY) -m corridors.app.assets --quiet
+
+APP_HOST ?= 127.0.0.1
+APP_PORT ?= 8765
+
+app: $(STAMP) assets
+	$(VENV)/bin/corridors app --host $(APP_HOST) --port $(APP_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

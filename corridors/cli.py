@@ -7,6 +7,7 @@ option). Bad input never shows a traceback; set ``CORRIDORS_DEBUG=1`` to see one
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -176,6 +177,345 @@ def list_scenarios() -> None:
             title = f"(invalid: {exc})"
         table.add_row(name, title, ", ".join(variant_names(name)) or "—")
     out_console.print(table)
+
+
+@app.command("app")
+def app_command(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    dev: Annotated[bool, typer.Option(help="Development mode: reload on code changes.")] = False,
+) -> None:
+    """Serve the browser front end (Solara) on HOST:PORT; works offline once the assets are
+    fetched (`python -m corridors.app.assets`, done by `make app`)."""
+    from corridors.app.serve import serve
+
+    raise typer.Exit(serve(host=host, port=port, dev=dev))
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+OutcomeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--outcome", "-o", help="Outcome (summary key) to analyse; repeatable."),
+]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        "-w",
+        metavar="NAME<=VALUE",
+        help="Condition whose probability to report, e.g. NKR.first_shortage_date<=2023-03-01.",
+    ),
+]
+ANALYSES = ("summary", "sobol", "morris", "heatmap")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:,.4g}"
+    return "—" if value is None else str(value)
+
+
+def _print_frame(frame: Any, title: str, limit: int = 60) -> None:
+    """A table of a DataFrame; piped output is not squeezed to 80 columns."""
+    from pandas.api.types import is_numeric_dtype
+
+    table = Table(title=title)
+    for column in frame.columns:
+        numeric = is_numeric_dtype(frame[column]) and frame[column].dtype != bool
+        table.add_column(escape(str(column)), justify="right" if numeric else "left")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*(escape(_fmt(v)) for v in row))
+    wide = out_console if out_console.is_terminal else Console(highlight=False, width=200)
+    wide.print(table)
+    if len(frame) > limit:
+        out_console.print(f"… {len(frame) - limit} more rows in the CSV")
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (YAML); see docs/sweeps.md.")],
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (default: all cores; 1 = serial).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask: 'local' (embedded cluster) or a scheduler tcp://host:port."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep directory (default: out/sweeps/NAME).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the sweep in --out, skipping done runs.")
+    ] = False,
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="Runs per chunk and part file (default: automatic).")
+    ] = None,
+) -> None:
+    """Run a parameter sweep: every run's parameters and outcomes into a Parquet dataset."""
+    from corridors.analysis.sweep import run_sweep
+    from corridors.analysis.sweepspec import load_spec
+
+    loaded = load_spec(spec)
+    out = out or Path("out") / "sweeps" / loaded.label
+    report = run_sweep(
+        loaded, out, workers=workers, dask=dask, resume=resume, chunk_size=chunk_size, progress=True
+    )
+    done = report.skipped + report.completed
+    where = f"[bold]{escape(str(out))}[/]"
+    if report.completed:
+        out_console.print(
+            f"Sweep '{escape(loaded.label)}': {report.completed} runs in {report.elapsed_s:.1f} s "
+            f"({report.runs_per_s:.1f} runs/s) on {escape(report.executor)}"
+            + (f", {report.skipped} already done" if report.skipped else "")
+            + f"; {done} of {report.planned} runs in {where}",
+            soft_wrap=True,
+        )
+    elif not report.interrupted:
+        out_console.print(
+            f"Sweep '{escape(loaded.label)}': nothing to run; {done} of {report.planned} runs "
+            f"already in {where}",
+            soft_wrap=True,
+        )
+    if report.recovered:
+        err_console.print(
+            f"{len(report.recovered)} chunk(s) lost to a dead worker ran again on a fresh pool "
+            f"({report.restarts} restart{'s' * (report.restarts > 1)})",
+            soft_wrap=True,
+            markup=False,
+        )
+    if report.errors:
+        out_console.print(
+            f"{report.errors} run{'s' * (report.errors > 1)} raised an error; they are recorded "
+            f"in {escape(str(out / 'errors'))} (corridors.analysis.open_sweep(DIR).errors)",
+            soft_wrap=True,
+        )
+    if report.interrupted:
+        err_console.print(
+            f"interrupted: {report.pending} runs not done; continue with --resume", soft_wrap=True
+        )
+        raise typer.Exit(130)
+    if report.failures:
+        for failure in report.failures[:5]:
+            _print_error(f"chunk lost ({failure})")
+        _print_error(f"{report.pending} runs not done; rerun with --resume to finish them")
+        raise typer.Exit(1)
+
+
+@app.command()
+def analyze(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A sweep directory.")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="summary, sobol, morris or heatmap.")],
+    outcome: OutcomeOpt = None,
+    where: WhereOpt = None,
+    by: Annotated[str | None, typer.Option(help="summary: group by this parameter.")] = None,
+    x: Annotated[str | None, typer.Option("--x", help="heatmap: parameter across.")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="heatmap: parameter up.")] = None,
+    bins: Annotated[int, typer.Option(min=1, help="Bins for a continuous parameter.")] = 5,
+    conf: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    resamples: Annotated[
+        int, typer.Option(min=10, help="sobol/morris: bootstrap resamples.")
+    ] = 1000,
+) -> None:
+    """Analyse a sweep: summary and probabilities, Sobol or Morris indices, or a heatmap.
+
+    Tables (CSV) and plots (PNG) are written into DIR."""
+    from corridors.analysis import sensitivity, sweepstats
+    from corridors.analysis.storage import open_sweep
+    from corridors.scenarios.loader import _suggest
+
+    if kind not in ANALYSES:
+        raise sweepstats.fail(
+            "KIND",
+            f"unknown analysis '{kind}' (one of {', '.join(ANALYSES)})" + _suggest(kind, ANALYSES),
+        )
+    data = open_sweep(directory)
+    frame = data.frame
+    for name in outcome or []:
+        sweepstats.check_column(frame, name, "--outcome", "outcome")
+    written: list[Path] = []
+    if kind == "summary":
+        if by is not None:
+            sweepstats.check_column(frame, by, "--by", "parameter")
+        conditions = [sweepstats.parse_condition(w, frame) for w in where or []]
+        names = outcome or data.outcome_names
+        table = sweepstats.outcome_summary(frame, names, by=by, bins=bins)
+        ok = int((frame["status"] == "ok").sum())
+        _print_frame(table, f"Outcomes over {ok} successful runs of {len(frame)}")
+        written.append(directory / "summary.csv")
+        table.to_csv(written[-1], index=False)
+        if conditions:
+            probs = sweepstats.probabilities(frame, conditions, by=by, bins=bins)
+            _print_frame(probs, "Probability (Wilson 95% interval)")
+            written.append(directory / "probability.csv")
+            probs.to_csv(written[-1], index=False)
+    elif kind in ("sobol", "morris"):
+        compute = sensitivity.sobol_indices if kind == "sobol" else sensitivity.morris_indices
+        table = compute(data, outcome, conf_level=conf, resamples=resamples)
+        if table.empty:
+            raise sweepstats.fail("--outcome", "no numeric outcome varies in this sweep")
+        _print_frame(table, f"{kind.capitalize()} indices ({conf:.0%} confidence half-widths)")
+        written.append(directory / f"{kind}.csv")
+        table.to_csv(written[-1], index=False)
+        written.append(sensitivity.plot_indices(table, kind, directory / f"{kind}.png"))
+    else:
+        if x is None or y is None:
+            raise sweepstats.fail("--x/--y", "a heatmap needs two parameters: --x P1 --y P2")
+        for option, name in (("--x", x), ("--y", y)):
+            sweepstats.check_column(frame, name, option, "parameter")
+        if bool(outcome) == bool(where) or len(outcome or []) > 1 or len(where or []) > 1:
+            raise sweepstats.fail(
+                "--outcome/--where", "a heatmap shows one --outcome (its mean) or one --where"
+            )
+        condition = sweepstats.parse_condition(where[0], frame) if where else None
+        name = outcome[0] if outcome else None
+        table = sweepstats.heatmap_table(frame, x, y, outcome=name, condition=condition, bins=bins)
+        what = f"P({condition.text})" if condition else f"mean {name}"
+        stem = "heatmap_" + sweepstats.safe_name(f"{condition.text if condition else name}_{x}_{y}")
+        _print_frame(table.reset_index(), f"{what} by {x} and {y}")
+        written.append(directory / f"{stem}.csv")
+        table.to_csv(written[-1])
+        written.append(
+            sweepstats.plot_heatmap(
+                table, directory / f"{stem}.png", f"{what} — {data.manifest['name']}", what
+            )
+        )
+    out_console.print("Wrote " + ", ".join(escape(str(p)) for p in written), soft_wrap=True)
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A sweep directory.")],
+    ema: Annotated[
+        Path,
+        typer.Option(help="Write EMA Workbench results (load with ema_workbench.load_results)."),
+    ],
+) -> None:
+    """Export a sweep for other tools (EMA Workbench's results archive, for PRIM and CART)."""
+    from corridors.analysis.ema import export_ema
+
+    path = export_ema(directory, ema)
+    out_console.print(f"Wrote [bold]{escape(str(path))}[/] (EMA Workbench results format)")
+
+
+@app.command()
+def compare(
+    scenario: ScenarioArg,
+    variant: VariantOpt = None,
+    seeds: Annotated[int, typer.Option(min=2, help="Number of common seeds.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Base seed the common seeds derive from.")] = 0,
+    days: Annotated[int | None, typer.Option(min=1, help="Simulate only this many days.")] = None,
+    set_: SetOpt = None,
+    outcome: OutcomeOpt = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (1 = serial).")
+    ] = None,
+    conf: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: out/compare/...).")
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Write a PNG plot.")] = True,
+) -> None:
+    """Paired counterfactual: base and variant on common seeds, differences with intervals.
+
+    Each outcome's mean paired difference (variant − base) with a bootstrap confidence interval;
+    a table, compare.csv, pairs.csv and compare.png."""
+    from corridors.analysis.compare import compare_variant, default_out
+
+    overrides: dict[str, Any] = {}
+    for assignment in set_ or []:
+        path, value = parse_set(assignment)
+        overrides[path] = value
+    result = compare_variant(
+        scenario,
+        variant or [],
+        seeds=seeds,
+        seed=seed,
+        days=days,
+        overrides=overrides,
+        outcomes=outcome,
+        workers=workers,
+        conf=conf,
+    )
+    shown = result.table if outcome else result.changed()
+    columns = ["outcome", "base_mean", "variant_mean", "mean_diff", "ci_low", "ci_high", "note"]
+    _print_frame(
+        shown[columns],
+        f"{result.label} − {result.scenario}: {len(result.seeds)} paired seeds, "
+        f"{conf:.0%} bootstrap interval",
+    )
+    unchanged = len(result.table) - len(result.changed())
+    if unchanged and not outcome:
+        out_console.print(f"{unchanged} outcomes are identical in every pair (see compare.csv)")
+    for error in result.errors[:5]:
+        err_console.print(f"dropped pair: {error}", markup=False, soft_wrap=True)
+    out = out or default_out(result)
+    paths = result.write(out, plots=plots)
+    out_console.print("Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True)
+
+
+@app.command()
+def calibrate(
+    scenario: ScenarioArg,
+    variant: VariantOpt = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds to run (0 … N−1).")] = 50,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (default: 2).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the scorecard here as Markdown and CSV.")
+    ] = None,
+) -> None:
+    """Score a scenario against its historical targets: median and 90% band over N seeds.
+
+    Exits 0 when every target passes, 1 when any misses, 2 for bad input."""
+    from corridors.analysis.calibration import calibrate as run_calibration
+    from corridors.analysis.calibration import write_scorecard
+
+    try:
+        spec, _, card = run_calibration(
+            scenario, seeds=seeds, variants=variant or (), workers=workers
+        )
+    except ScenarioError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Calibration: {spec.meta.title} ({seeds} seeds)")
+    for column in ("target", "record", "tolerance", "model median", "90% band", "result", "source"):
+        table.add_column(column)
+    for row in card.itertuples(index=False):
+        style = "green" if row.result == "pass" else "bold red"
+        record = f"{row.record}" + (f" ({row.date})" if row.date and row.record != row.date else "")
+        table.add_row(
+            escape(row.target),
+            escape(record),
+            escape(row.tolerance),
+            escape(row.model_median),
+            escape(f"{row[6]} – {row[7]}"),
+            f"[{style}]{row.result}[/]",
+            escape(row.source),
+        )
+    out_console.print(table)
+    if out is not None:
+        name = spec._provenance.name if spec._provenance else Path(scenario).stem
+        if variant:
+            name += "+" + "+".join(variant)
+        command = "corridors calibrate " + " ".join(
+            [
+                scenario,
+                *(f"--variant {v}" for v in variant or []),
+                f"--seeds {seeds}",
+                f"--out {out}",
+            ]
+        )
+        paths = write_scorecard(spec, card, out, command, seeds, name)
+        out_console.print(
+            "Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True
+        )
+    missed = int((card.result != "pass").sum())
+    if missed:
+        err_console.print(f"{missed} of {len(card)} targets missed", markup=False)
+        raise typer.Exit(1)
 
 
 def main() -> None:

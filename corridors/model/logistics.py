@@ -19,19 +19,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
+
+from corridors.model.routing import FlowView, GoodsNetwork, shortest_path
 
 if TYPE_CHECKING:
     from corridors.agents import StateAgent, SupplyLink
     from corridors.model.conflict_model import ConflictModel
-
-
-MODE_PENALTY_DAYS = {"road": 0.0, "rail": 0.0, "sea": 0.0, "pipeline": 0.0, "air": 10.0}
-"""Generalised cost added to a link's transit days when choosing routes: flying a tonne costs
-far more than trucking it, so air is used only when surface routes are slower by more than this.
-A throttled link's cost is divided by its usable fraction, so flows prefer open alternatives."""
 
 
 @dataclass
@@ -139,6 +134,8 @@ class Logistics:
         self.routes: list[Route | None] = [None] * n
         self.no_route_reason: list[str] = [""] * n
         self._route_version = -1
+        self._networks: dict[str, GoodsNetwork] = {}
+        """Arcs usable by each good, during one route refresh."""
         self._pairs_flow = np.zeros(0, dtype=np.int64)
         self._pairs_link = np.zeros(0, dtype=np.int64)
         self._records: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -223,36 +220,12 @@ class Logistics:
 
     # ------------------------------------------------------------------ routing
 
-    def _graph_for(self, origin: str, destination: str, commodity: str) -> nx.DiGraph:
-        permits = self.model.permits_transit
-        states = self.model.states_by_name
-        blocked_nodes = {
-            name
-            for name in states
-            if name not in (origin, destination)
-            and not permits(name, origin, destination, commodity)
-        }
-        graph = nx.DiGraph()
-        for i, link in enumerate(self.links):
-            fraction = link.usable_fraction
-            if fraction <= 0 or not link.can_carry(commodity):
-                continue
-            if any(
-                g not in (origin, destination) and not permits(g, origin, destination, commodity)
-                for g in link.gatekeepers
-            ):
-                continue
-            weight = (link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]) / fraction
-            ends = (
-                [(link.a, link.b), (link.b, link.a)] if link.bidirectional else [(link.a, link.b)]
-            )
-            for u, v in ends:
-                if u in blocked_nodes or v in blocked_nodes:
-                    continue
-                current = graph.get_edge_data(u, v)
-                if current is None or weight < current["weight"]:
-                    graph.add_edge(u, v, weight=weight, link=i)
-        return graph
+    def _network(self, commodity: str) -> GoodsNetwork:
+        """The arcs usable by a good, built once per route refresh."""
+        network = self._networks.get(commodity)
+        if network is None:
+            network = self._networks[commodity] = GoodsNetwork(self.links, commodity)
+        return network
 
     def _why_unusable(self, link: SupplyLink, origin: str, destination: str, commodity: str) -> str:
         if link.status == "closed":
@@ -274,14 +247,19 @@ class Logistics:
         return f"{link.name} leads nowhere useful"
 
     def _route(self, origin: str, destination: str, commodity: str) -> Route | None:
-        graph = self._graph_for(origin, destination, commodity)
-        if origin not in graph or destination not in graph:
+        permits = self.model.permits_transit
+        view = FlowView(
+            self._network(commodity),
+            origin,
+            destination,
+            lambda state: permits(state, origin, destination, commodity),
+        )
+        if not (view.has_node(origin) and view.has_node(destination)):
             return None
-        try:
-            nodes = nx.shortest_path(graph, origin, destination, weight="weight")
-        except nx.NetworkXNoPath:
+        nodes = shortest_path(view, origin, destination)
+        if nodes is None:
             return None
-        link_ids = tuple(graph.edges[u, v]["link"] for u, v in itertools.pairwise(nodes))
+        link_ids = tuple(view.successors(u)[v][1] for u, v in itertools.pairwise(nodes))
         return Route(
             links=link_ids,
             nodes=tuple(nodes),
@@ -295,6 +273,7 @@ class Logistics:
             return
         first = self._route_version == -1
         self._route_version = self.model.network_version
+        self._networks = {}
         cache: dict[tuple[str, str, str], Route | None] = {}
         for fi, flow in enumerate(self.flow_specs):
             key = (flow.origin, flow.destination, flow.commodity)

@@ -57,7 +57,9 @@ Score = Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)]
 class Strict(BaseModel):
     """Base: unknown fields are errors, assignment is validated (for --set and events)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
 
 class Sourced(Strict):
@@ -640,6 +642,7 @@ class Scenario(Strict):
     model_config = ConfigDict(
         extra="forbid",
         validate_assignment=True,
+        allow_inf_nan=False,
         json_schema_extra={"title": "Corridors scenario"},
     )
 

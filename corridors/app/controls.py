@@ -1,0 +1,473 @@
+"""Scenario picker, run controls (reset, step, play/pause, speed), interventions and inspector."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import solara
+from pydantic import ValidationError
+
+from corridors.app import actions
+from corridors.app.session import Session, View, parse_overrides, scenario_choices
+from corridors.app.uploads import save_upload
+from corridors.scenarios import ScenarioError, variant_names
+
+SPEEDS = {"1 day": 1, "2 days": 2, "1 week": 7, "2 weeks": 14, "1 month": 30}
+"""Days simulated per Step click and per play tick."""
+PLAY_INTERVAL_S = 0.2
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, ScenarioError):
+        return exc.report()
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
+@solara.component
+def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
+    """Pick a scenario and its variants, the seed, the number of days and overrides."""
+    choices = solara.use_memo(scenario_choices, [])
+    titles = dict(choices)
+    error = solara.use_reactive("")
+    overrides_text = solara.use_reactive(
+        "\n".join(f"{k}={v}" for k, v in session.overrides.items())
+    )
+
+    def apply(**changes: Any) -> None:
+        settings = {
+            "scenario": session.scenario,
+            "variants": session.variants,
+            "seed": session.seed,
+            "days": session.days,
+            "overrides": session.overrides,
+            **changes,
+        }
+        if settings["scenario"] != session.scenario:
+            settings["variants"] = ()
+        try:
+            session.configure(**settings)
+            error.set("")
+        except (ScenarioError, ValidationError, ValueError) as exc:
+            error.set(error_text(exc))
+        on_change()
+
+    def upload(info: Any) -> None:
+        try:
+            path = save_upload(info["name"], info["size"], info["file_obj"].read)
+        except ScenarioError as exc:
+            error.set(error_text(exc))
+            return
+        apply(scenario=str(path))
+
+    def apply_overrides(text: str) -> None:
+        overrides_text.set(text)
+        try:
+            overrides = parse_overrides(text)
+        except ScenarioError as exc:
+            error.set(error_text(exc))
+            return
+        apply(overrides=overrides)
+
+    variants = variant_names(session.scenario) if session.scenario in titles else []
+    with solara.Column(gap="2px", classes=["corridors-scenario"]):
+        solara.Select(
+            "Scenario",
+            values=[name for name, _ in choices],
+            value=session.scenario if session.scenario in titles else None,
+            on_value=lambda name: apply(scenario=name),
+            dense=True,
+            classes=["corridors-scenario-select"],
+        )
+        solara.Text(
+            view.title,
+            style={"font-weight": "600", "font-size": "14px", "margin": "2px 0 10px 0"},
+        )
+        solara.FileDrop(
+            label="…or drop a scenario file (.yaml) here",
+            on_file=upload,
+            lazy=True,
+        )
+        if variants:
+            solara.SelectMultiple(
+                "Variants (counterfactuals)",
+                values=list(session.variants),
+                all_values=variants,
+                on_value=lambda vs: apply(variants=tuple(vs)),
+                dense=True,
+                classes=["corridors-variants"],
+            )
+        with solara.Row(gap="6px"):
+            solara.InputInt(
+                "Seed",
+                value=session.seed,
+                on_value=lambda s: apply(seed=int(s or 0)),
+                dense=True,
+                classes=["corridors-seed"],
+            )
+            solara.InputInt(
+                "Days (empty: all)",
+                value=session.days,
+                optional=True,
+                on_value=lambda d: apply(days=d if d and d > 0 else None),
+                dense=True,
+                classes=["corridors-days"],
+            )
+        solara.InputTextArea(
+            "Overrides (PATH=VALUE per line)",
+            value=overrides_text.value,
+            on_value=apply_overrides,
+            rows=2,
+            continuous_update=False,
+        )
+        if error.value:
+            solara.Error(error.value, dense=True, classes=["corridors-scenario-error"])
+
+
+@solara.component
+def RunControls(session: Session, view: View, on_change: Callable[[], None]):
+    """Reset, step, play/pause, run to the end, and speed (days per step)."""
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("1 day")
+
+    def loop(cancel: threading.Event) -> None:
+        # one step, then wait until the page has drawn it: playing never outruns drawing
+        while session.playing and session.running and not cancel.is_set():
+            if not session.play_step(SPEEDS.get(speed.value, 1)):
+                break
+            on_change()
+            session.wait_shown()
+            if cancel.wait(PLAY_INTERVAL_S):
+                return
+        if not session.running:
+            session.set_playing(False)
+            playing.set(False)
+
+    solara.use_thread(loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    def play_pause() -> None:
+        session.set_playing(not playing.value)
+        playing.set(not playing.value)
+
+    def reset() -> None:
+        session.set_playing(False)
+        playing.set(False)
+        session.reset()
+        on_change()
+
+    def step() -> None:
+        session.step(SPEEDS.get(speed.value, 1))
+        on_change()
+
+    def to_end() -> None:
+        session.set_playing(False)
+        playing.set(False)
+        session.run_to_end()
+        on_change()
+
+    with solara.Column(gap="4px", classes=["corridors-run-controls"]):
+        with solara.Row(gap="4px", style={"flex-wrap": "wrap", "row-gap": "6px"}):
+            solara.Button(
+                "Reset", on_click=reset, outlined=True, small=True, classes=["corridors-reset"]
+            )
+            solara.Button(
+                "Step",
+                on_click=step,
+                disabled=playing.value or not view.running,
+                color="primary",
+                small=True,
+                classes=["corridors-step"],
+            )
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                on_click=play_pause,
+                disabled=not view.running and not playing.value,
+                color="primary",
+                small=True,
+                classes=["corridors-play"],
+            )
+            solara.Button(
+                "To end",
+                on_click=to_end,
+                disabled=not view.running,
+                outlined=True,
+                small=True,
+                classes=["corridors-to-end"],
+            )
+        solara.Select(
+            "Speed (days per step)",
+            values=list(SPEEDS),
+            value=speed,
+            dense=True,
+            classes=["corridors-speed"],
+            style={"margin-top": "10px"},
+        )
+        progress = 100 * view.day / max(view.n_days, 1)
+        solara.ProgressLinear(value=progress, color="primary")
+        solara.Text(
+            f"Day {view.day} of {view.n_days} · {view.date}"
+            + ("" if view.running else " · finished"),
+            classes=["corridors-day"],
+            style={"font-size": "13px"},
+        )
+
+
+def _default(field: actions.FieldSpec, view: View, selected: str | None) -> Any:
+    kind, _, name = (selected or "").partition(":")
+    links = [lk["name"] for lk in view.links]
+    states = [s["name"] for s in view.states]
+    if field.kind == "link":
+        return name if kind == "link" and name in links else (links[0] if links else None)
+    if field.kind == "state":
+        if kind == "state" and name in states and field.name == "state":
+            return name
+        if field.name == "to" and view.sustained:
+            return view.sustained[0]
+        return states[0] if states else None
+    if field.kind == "fraction":
+        return 0.1 if field.default is None else field.default
+    if field.kind == "choice":
+        return field.default if field.default is not None else field.choices[0]
+    return field.default
+
+
+@solara.component
+def FieldInput(
+    field: actions.FieldSpec, value: Any, on_value: Callable[[Any], None], view: View, paths
+):
+    label = field.label
+    cls = [f"corridors-field-{field.name}"]
+    if field.kind == "link":
+        solara.Select(
+            label, [lk["name"] for lk in view.links], value, on_value, dense=True, classes=cls
+        )
+    elif field.kind == "state":
+        solara.Select(
+            label, [s["name"] for s in view.states], value, on_value, dense=True, classes=cls
+        )
+    elif field.kind == "choice":
+        solara.Select(label, list(field.choices), value, on_value, dense=True, classes=cls)
+    elif field.kind == "multi":
+        solara.SelectMultiple(
+            f"{label} (empty: all)",
+            values=list(value or []),
+            all_values=list(field.choices),
+            on_value=on_value,
+            dense=True,
+            classes=cls,
+        )
+    elif field.kind == "fraction":
+        solara.SliderFloat(
+            f"{label} (share of capacity)",
+            value=float(value or 0.0),
+            on_value=on_value,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            thumb_label="always",
+        )
+    elif field.kind == "bool":
+        solara.Checkbox(label=label, value=bool(value), on_value=on_value)
+    elif field.kind == "integer":
+        solara.InputInt(label, value=value or 0, on_value=on_value, dense=True, classes=cls)
+    elif field.kind == "number":
+        solara.InputFloat(label, value=value or 0.0, on_value=on_value, dense=True, classes=cls)
+    elif field.kind == "path":
+        solara.Select(label, paths, value, on_value, dense=True, classes=cls)
+    elif field.kind == "list":
+        solara.InputText(
+            f"{label} (comma-separated)",
+            value=", ".join(value) if isinstance(value, list) else (value or ""),
+            on_value=on_value,
+            dense=True,
+            classes=cls,
+        )
+    else:
+        solara.InputText(
+            label,
+            value="" if value is None else str(value),
+            on_value=on_value,
+            dense=True,
+            classes=cls,
+        )
+
+
+@solara.component
+def InterventionPanel(
+    session: Session, view: View, selected: str | None, on_change: Callable[[], None]
+):
+    """Any event the schema offers, applied now with ``model.intervene``."""
+    specs = actions.event_actions()
+    by_label = {a.label: a for a in specs}
+    action_label = solara.use_reactive(specs[0].label)
+    edits = solara.use_reactive({})
+    reason = solara.use_reactive("")
+    message = solara.use_reactive(("", ""))
+    spec = by_label.get(action_label.value, specs[0])
+    paths = solara.use_memo(lambda: actions.parameter_paths(session.spec), [view.scenario])
+
+    values = {f.name: edits.value.get(f.name, _default(f, view, selected)) for f in spec.fields}
+    if "path" in values and values["path"] is None and paths:
+        values["path"] = paths[0]
+
+    def choose_action(label: str) -> None:
+        action_label.set(label)
+        edits.set({})
+
+    def set_field(name: str, value: Any) -> None:
+        edits.set({**edits.value, name: value})
+
+    def apply() -> None:
+        try:
+            event = actions.build_event(
+                spec.action, values, reason=reason.value or "intervention in the app"
+            )
+            entry = session.intervene(event)
+            message.set(("ok", f"Day {entry.step}: {entry.message}"))
+            edits.set({})
+        except (ScenarioError, ValidationError, ValueError, KeyError) as exc:
+            message.set(("error", error_text(exc)))
+        on_change()
+
+    with solara.Column(gap="2px", classes=["corridors-interventions"]):
+        solara.Text("Interventions", style={"font-weight": "600"})
+        solara.Select(
+            "Action",
+            values=list(by_label),
+            value=spec.label,
+            on_value=choose_action,
+            dense=True,
+            classes=["corridors-action"],
+        )
+        if spec.doc:
+            solara.Text(spec.doc, style={"font-size": "12px", "color": "#616161"})
+        for f in spec.fields:
+            FieldInput(
+                f,
+                values.get(f.name),
+                lambda v, name=f.name: set_field(name, v),
+                view,
+                paths,
+            ).key(f"{spec.action}-{f.name}")
+        solara.InputText(
+            "Reason (shown in the timeline)", value=reason, dense=True, continuous_update=True
+        )
+        solara.Button(
+            "Apply now",
+            on_click=apply,
+            color="error",
+            disabled=not view.running,
+            classes=["corridors-apply"],
+        )
+        kind, text = message.value
+        if kind == "ok":
+            solara.Success(text, dense=True, classes=["corridors-intervention-ok"])
+        elif kind == "error":
+            solara.Error(text, dense=True, classes=["corridors-intervention-error"])
+
+
+def _rows(items: dict[str, Any]) -> str:
+    out = []
+    for key, value in items.items():
+        if isinstance(value, float):
+            shown = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+        elif isinstance(value, dict):
+            shown = ", ".join(
+                f"{k}: {v:,.2f}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        out.append(
+            f'<tr><th style="text-align:left;padding-right:8px;vertical-align:top;'
+            f'font-weight:500;color:#555">{html.escape(key.replace("_", " "))}</th>'
+            f"<td>{html.escape(shown)}</td></tr>"
+        )
+    return '<table style="font-size:12px;border-collapse:collapse">' + "".join(out) + "</table>"
+
+
+def inspector_html(session: Session, view: View, selected: str | None) -> str:
+    kind, _, name = (selected or "").partition(":")
+    if kind == "state" and (state := view.state(name)):
+        info = dict(state)
+        head = f"<b>{html.escape(name)}</b> ({html.escape(state['code'])}), state"
+        needs = info.get("need_t_per_day") or {}
+        days = {
+            good: round(tonnes / needs[good], 1)
+            for good, tonnes in (info.get("stock_t") or {}).items()
+            if needs.get(good)
+        }
+        if days:
+            info = {"days_of_supply_left": days, **info}
+        for key in ("name", "code", "lat", "lon"):
+            info.pop(key, None)
+        return head + _rows(info)
+    if kind == "link" and (link := view.link(name)):
+        info = dict(link)
+        head = (
+            f"<b>{html.escape(name)}</b>: {html.escape(link['mode'])} link, "
+            f"{html.escape(link['a'])} – {html.escape(link['b'])}"
+        )
+        flows = session.flows()
+        if not flows.empty and view.day > 0:
+            today = flows[(flows.link == name) & (flows.step == flows.step.max())]
+            if not today.empty:
+                info = {
+                    "flows_last_day_t": {
+                        str(r.flow): float(r.tonnes) for r in today.itertuples() if r.tonnes
+                    },
+                    **info,
+                }
+        for key in ("name", "a", "b", "mode"):
+            info.pop(key, None)
+        return head + _rows(info)
+    return '<span style="color:#757575">Click a state or a link on the map to inspect it.</span>'
+
+
+@solara.component
+def Inspector(session: Session, view: View, selected: str | None, on_change: Callable[[], None]):
+    kind, _, name = (selected or "").partition(":")
+
+    def quick(event: dict[str, Any]) -> None:
+        session.intervene({**event, "reason": "quick intervention from the inspector"})
+        on_change()
+
+    with solara.Column(gap="2px", classes=["corridors-inspector"]):
+        solara.Text("Inspector", style={"font-weight": "600"})
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=inspector_html(session, view, selected),
+            classes=["corridors-inspector-body"],
+        )
+        if kind == "link" and view.link(name) and view.running:
+            with solara.Row(gap="4px"):
+                solara.Button(
+                    "Close",
+                    on_click=lambda: quick({"action": "close_link", "link": name}),
+                    small=True,
+                    outlined=True,
+                    classes=["corridors-quick-close"],
+                )
+                solara.Button(
+                    "Throttle to 10%",
+                    on_click=lambda: quick(
+                        {"action": "throttle_link", "link": name, "fraction": 0.1}
+                    ),
+                    small=True,
+                    outlined=True,
+                )
+                solara.Button(
+                    "Reopen",
+                    on_click=lambda: quick({"action": "open_link", "link": name}),
+                    small=True,
+                    outlined=True,
+                    classes=["corridors-quick-open"],
+                )

@@ -1,0 +1,287 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright against `corridors app`'s
+server, with every request that leaves 127.0.0.1 blocked (and failing the test).
+
+Screenshots go to test-artifacts/. Without Chromium or Playwright these tests skip, except in
+CI (``CI`` set), where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytest.importorskip("solara")
+
+IN_CI = bool(os.environ.get("CI"))
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+TIMEOUT_MS = 45_000
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip when something the browser tests need is missing, but never in CI."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+def chromium() -> str | None:
+    for candidate in (os.environ.get("CORRIDORS_CHROMIUM"), shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`corridors app`'s server (production mode, offline environment) on a free port."""
+    from corridors.app import assets
+    from corridors.app.serve import command, offline_env
+
+    gone = assets.missing()
+    require(not gone, f"offline assets missing (run `make assets`): {gone}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    log = (ARTIFACTS / "server.log").open("w")
+    proc = subprocess.Popen(
+        command("127.0.0.1", port), env=offline_env(), stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the app server exited ({proc.returncode}); see test-artifacts/server.log")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the app server did not answer within 90 s")
+        time.sleep(0.25)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = chromium()
+    require(exe is not None, "Chromium not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Offline:
+    """Aborts every request that does not go to this machine, and remembers it."""
+
+    def __init__(self, page) -> None:
+        self.external: list[str] = []
+        self.failed: list[str] = []
+        page.route("**/*", self._route)
+        page.on("response", self._response)
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+
+    def _route(self, route) -> None:
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort()
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self.failed.append(f"{response.url} ({response.status})")
+
+    def check(self) -> None:
+        assert not self.external, f"the app asked for outside resources: {self.external}"
+        assert not self.failed, f"requests failed: {self.failed}"
+
+
+def open_app(browser, url: str):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    guard = Offline(page)
+    page.goto(url)
+    day(page, 0)
+    return context, page, guard
+
+
+def day(page, n: int) -> None:
+    """Wait until the run controls say day ``n``."""
+    page.locator(".corridors-day", has_text=re.compile(rf"^Day {n} of ")).wait_for()
+
+
+def current_day(page) -> int:
+    text = page.locator(".corridors-day").inner_text()
+    return int(re.match(r"Day (\d+) of", text).group(1))
+
+
+def choose(page, field_class: str, option: str, close: bool = False) -> None:
+    """Pick ``option`` in the Vuetify select with class ``field_class``."""
+    page.locator(f".{field_class}").click()
+    menu = page.locator(".menuable__content__active")
+    menu.locator("[role=option]", has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).click()
+    if close:
+        page.keyboard.press("Escape")
+    menu.wait_for(state="hidden")
+
+
+def food_stock(page) -> float:
+    """NKR's food stock (t), as the inspector shows it for the selected state."""
+    text = page.locator(".corridors-inspector-body").inner_text()
+    match = re.search(r"stock t\s+food: ([\d,.]+)", text)
+    assert match, text
+    return float(match.group(1).replace(",", ""))
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_blockade_toggled_mid_run_offline(server, browser):
+    context, page, guard = open_app(browser, server)
+    try:
+        shot(page, "app-loaded.png")
+        # a scenario, its counterfactual variant (the road stays open), and a faster step
+        choose(page, "corridors-scenario-select", "lachin-2023")
+        choose(page, "corridors-variants", "no-blockade", close=True)
+        page.get_by_text("variants: no-blockade").wait_for()
+        choose(page, "corridors-speed", "1 week")
+        for n in (7, 14, 21):
+            page.locator(".corridors-step").click()
+            day(page, n)
+
+        # inspect Nagorno-Karabakh on the map (zoomed in), as a user would
+        page.locator(".map-zoom-in").click()
+        page.locator(".map-zoom-in").click()
+        page.locator(".map-state-NKR circle").click()
+        page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
+        food_open = food_stock(page)
+        stocks_before = page.locator(".chart-stocks img").get_attribute("src")
+        assert page.locator(".map-link-lachin.status-open").count() == 1
+
+        # the blockade, mid-run, from the interventions panel
+        choose(page, "corridors-action", "Close link")
+        choose(page, "corridors-field-link", "lachin")
+        page.get_by_label("Reason (shown in the timeline)").fill("browser test: blockade")
+        page.locator(".corridors-apply").click()
+        page.locator(".corridors-intervention-ok", has_text="link lachin closed").wait_for()
+        page.locator(".map-link-lachin.status-closed").wait_for()
+        page.locator(".tl-intervention", has_text="browser test: blockade").wait_for()
+
+        for n in (28, 35):
+            page.locator(".corridors-step").click()
+            day(page, n)
+        page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
+        food_closed = food_stock(page)
+        assert food_closed < food_open - 2000, (food_open, food_closed)
+        assert page.locator(".chart-stocks img").get_attribute("src") != stocks_before
+        shot(page, "blockade-closed.png")
+
+        # ... and lifted again
+        choose(page, "corridors-action", "Open link")
+        choose(page, "corridors-field-link", "lachin")
+        page.locator(".corridors-apply").click()
+        page.locator(".corridors-intervention-ok", has_text="link lachin reopened").wait_for()
+        page.locator(".map-link-lachin.status-open").wait_for()
+        assert page.locator(".tl-intervention").count() == 2
+        page.locator(".corridors-step").click()
+        day(page, 42)
+        # supplies flow again: the stock falls far more slowly than during the blockade
+        weekly_fall_closed = (food_open - food_closed) / 2
+        assert food_closed - food_stock(page) < weekly_fall_closed / 2
+        shot(page, "blockade-lifted.png")
+        guard.check()
+    finally:
+        context.close()
+
+
+def test_two_sessions_do_not_share_a_model(server, browser):
+    context_a, page_a, guard_a = open_app(browser, server)
+    context_b, page_b, guard_b = open_app(browser, server)
+    try:
+        for n in (1, 2, 3):
+            page_a.locator(".corridors-step").click()
+            day(page_a, n)
+        choose(page_a, "corridors-action", "Close link")
+        choose(page_a, "corridors-field-link", "lachin")
+        page_a.locator(".corridors-apply").click()
+        page_a.locator(".tl-intervention").first.wait_for()
+
+        page_b.reload()
+        day(page_b, 0)
+        assert page_b.locator(".tl-intervention").count() == 0
+        page_b.locator(".corridors-step").click()
+        day(page_b, 1)
+        assert current_day(page_a) == 3
+        assert page_b.locator(".map-link-lachin.status-open").count() == 1
+        assert page_a.locator(".map-link-lachin.status-closed").count() == 1
+
+        # play and pause in session A: it runs on its own, session B stays where it was
+        page_a.locator(".corridors-play").click()
+        page_a.locator(".corridors-day", has_text=re.compile(r"^Day ([4-9]|\d\d+) of")).wait_for()
+        page_a.locator(".corridors-play", has_text="Pause").click()
+        page_a.locator(".corridors-play", has_text="Play").wait_for()
+        page_a.locator(".corridors-step:not([disabled])").wait_for()
+        # the last play tick may still be on its way to the page: one step to settle, then
+        # every step advances exactly one day
+        shown = current_day(page_a)
+        page_a.locator(".corridors-step").click()
+        page_a.locator(
+            ".corridors-day", has_text=re.compile(rf"^Day ({shown + 1}|{shown + 2}) of")
+        ).wait_for()
+        paused = current_day(page_a)
+        page_a.locator(".corridors-step").click()
+        day(page_a, paused + 1)
+        assert current_day(page_b) == 1
+        shot(page_a, "session-a.png")
+        shot(page_b, "session-b.png")
+        guard_a.check()
+        guard_b.check()
+    finally:
+        context_a.close()
+        context_b.close()
