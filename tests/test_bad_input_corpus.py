@@ -162,9 +162,7 @@ def _minimal(n_states: int, days: int) -> dict:
     return {
         "meta": {"title": "limits"},
         "calendar": {"start": "2024-01-01", "days": days},
-        "states": [
-            {"name": f"S{i}", "code": f"S{i}", "lat": 0, "lon": 0} for i in range(n_states)
-        ],
+        "states": [{"name": f"S{i}", "code": f"S{i}", "lat": 0, "lon": 0} for i in range(n_states)],
     }
 
 
