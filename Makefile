@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SEED ?= 1
 OUT ?= out/lachin-2023
 
-.PHONY: run test app assets lint clean venv
+.PHONY: run test app assets lint clean venv bench
 
 # Find a working Python >= 3.12: $(PYTHON), python3.13, python3.12, python3, then pyenv's versions.
 define find_python
@@ -52,6 +52,10 @@ APP_PORT ?= 8765
 
 app: $(STAMP) assets
 	$(VENV)/bin/corridors app --host $(APP_HOST) --port $(APP_PORT)
+
+# Benchmarks (under 10 minutes on the 2-core development machine); writes docs/benchmarks.md.
+bench: $(STAMP) assets
+	$(VPY) benchmarks/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -72,7 +72,8 @@ class StateAgent(mesa.Agent):
     @property
     def sustained(self) -> bool:
         """Whether this state has a population whose daily needs the model tracks."""
-        return any(need > 0 for need in self.need_t_per_day.values())
+        # any(need > 0 ...), with the comparisons in C: this is read several times a day
+        return any(map((0.0).__lt__, self.need_t_per_day.values()))
 
     def sync_stocks(self) -> None:
         """Take daily need and production from the spec after an event changed its stocks.

@@ -17,6 +17,13 @@ from corridors.model import ConflictModel
 from corridors.scenarios import Scenario
 
 SERIES_COLUMNS = ["step", "date", "entity", "variable", "value"]
+SERIES_DTYPES = {
+    "step": "int64",
+    "date": "object",
+    "entity": "object",
+    "variable": "object",
+    "value": "float64",
+}
 
 
 @dataclass
@@ -51,10 +58,13 @@ def run_scenario(
     overrides: Mapping[str, Any] | None = None,
     record_flows: bool = True,
     keep_model: bool = False,
+    record_series: bool = True,
 ) -> RunResult:
     """Run a scenario to its end (or ``days`` days) and return its outputs.
 
     A run is a pure function of (scenario, variants, overrides, seed, days).
+    ``record_flows=False`` / ``record_series=False``: leave the flow table / the daily series
+    empty (quicker, for callers that need only the summary).
     """
     model = ConflictModel(
         scenario,
@@ -63,6 +73,7 @@ def run_scenario(
         overrides=overrides,
         days=days,
         record_flows=record_flows,
+        record_series=record_series,
     )
     while model.running:
         model.step()
@@ -84,6 +95,8 @@ def collect_result(model: ConflictModel, seed: Any, keep_model: bool = False) ->
 
 def series_frame(model: ConflictModel) -> pd.DataFrame:
     """The DataCollector's model and agent series in one tidy frame."""
+    if not model.record_series:  # nothing was collected
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SERIES_DTYPES.items()})
     dc = model.datacollector
     start = pd.Timestamp(model.start_date)
     parts = []

@@ -94,7 +94,12 @@ def run_one(
 
     seed = int(seed)  # numpy integers are not seeds to Python's random
     model = ConflictModel(
-        ctx.scenario, rng=seed, overrides=overrides, days=ctx.days, record_flows=False
+        ctx.scenario,
+        rng=seed,
+        overrides=overrides,
+        days=ctx.days,
+        record_flows=False,
+        record_series=ctx.series is not None,  # the summary does not need the collector
     )
     while model.running:
         model.step()

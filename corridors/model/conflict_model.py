@@ -37,7 +37,8 @@ class ConflictModel(mesa.Model):
     built-in name, a file path or a loaded :class:`Scenario`; ``variants`` are counterfactual
     overlays; ``overrides`` maps dotted paths to values, and further keyword parameters are
     overrides too (``links__lachin__status="closed"``, or a bare ``parameters`` name), so
-    ``mesa.batch_run`` can drive the model.
+    ``mesa.batch_run`` can drive the model. ``record_flows=False`` and ``record_series=False``
+    skip the per-link flow table and the daily series (a sweep that keeps only summaries).
 
     ``model.date`` is the calendar date the next step will simulate (the state reported after a
     step is the state at the start of ``model.date``); ``model.today`` is the day being simulated.
@@ -56,7 +57,10 @@ class ConflictModel(mesa.Model):
     ) -> None:
         super().__init__(rng=rng)
         spec = load_scenario(scenario, variants=variants, overrides={**(overrides or {}), **params})
-        self.spec: Scenario = spec.model_copy(deep=True)
+        # Events change the model's scenario, never the caller's: copy a scenario that was
+        # passed in as it is; one built by load_scenario (from a file, or with variants or
+        # overrides applied) is already the model's own.
+        self.spec: Scenario = spec.model_copy(deep=True) if spec is scenario else spec
         self.spec._provenance = spec._provenance
         self.start_date: dt.date = self.spec.calendar.start
         self.n_days: int = days if days is not None else self.spec.calendar.n_days
@@ -204,14 +208,15 @@ class ConflictModel(mesa.Model):
         if commodity == "people" and self.states_by_name[origin].controlled_by == state_name:
             return True
         overrides = self.transit_overrides
-        for good in (commodity, None):
-            if overrides.get((state_name, destination, good)) is False:
-                return False
-            if overrides.get((state_name, origin, good)) is False:
-                return False
-        for good in (commodity, None):
-            if overrides.get((state_name, destination, good)) is True:
-                return True
+        if overrides:  # (routing asks this of every state it reaches: skip the look-ups)
+            for good in (commodity, None):
+                if overrides.get((state_name, destination, good)) is False:
+                    return False
+                if overrides.get((state_name, origin, good)) is False:
+                    return False
+            for good in (commodity, None):
+                if overrides.get((state_name, destination, good)) is True:
+                    return True
         spec = self.states_by_name[state_name].spec
         if destination in spec.denies_transit_to or origin in spec.denies_transit_to:
             return False

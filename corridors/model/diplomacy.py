@@ -148,8 +148,9 @@ class Diplomacy:
     def step(self) -> None:
         model = self.model
         params = model.spec.parameters
+        keep = 1.0 - params.tension_decay_per_day
         for key in list(self.tension):
-            self.tension[key] *= 1.0 - params.tension_decay_per_day
+            self.tension[key] *= keep
         for g in self.guarantees:
             blocked = [
                 name
@@ -169,9 +170,9 @@ class Diplomacy:
                         credibility=g.credibility,
                     )
         procurement = model.procurement
-        delivered = model.logistics.delivered_today_t
+        delivered = model.logistics.delivered_today_t.tolist()
         for (supplier, buyer), fi in procurement.flow_index.items():
-            kt = float(delivered[fi]) / 1000.0
+            kt = delivered[fi] / 1000.0
             if kt <= 0:
                 continue
             for state in model.spec.states:

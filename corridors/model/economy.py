@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
     from corridors.model.conflict_model import ConflictModel
 
@@ -41,10 +39,11 @@ class Economy:
         logistics = model.logistics
         price = model.spec.parameters.oil_price_usd_per_t
         exported_today: dict[str, float] = defaultdict(float)
-        for fidx in np.flatnonzero(logistics.delivered_today_t):
+        for fidx, tonnes in enumerate(logistics.delivered_today_t.tolist()):
+            if not tonnes:
+                continue
             flow = logistics.flow_specs[fidx]
             if flow.commodity in ENERGY_COMMODITIES:
-                tonnes = float(logistics.delivered_today_t[fidx])
                 exported_today[flow.origin] += tonnes
                 self.energy_exported_t[flow.origin] += tonnes
                 self.energy_delivered_t[flow.destination] += tonnes

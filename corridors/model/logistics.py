@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from corridors.model.routing import FlowView, GoodsNetwork, shortest_path
+from corridors.model.routing import (
+    FlowView,
+    GoodsNetwork,
+    SearchTrace,
+    changed_nodes,
+    shortest_path,
+)
 
 if TYPE_CHECKING:
     from corridors.agents import StateAgent, SupplyLink
@@ -60,6 +66,11 @@ class Route:
         return " → ".join(self.nodes)
 
 
+SMALL_SHARING = 128
+"""Up to this many (flow, link) pairs, :func:`share_capacity` runs in plain Python: numpy's
+per-call overhead dominates arrays of a dozen elements (the default scenario's)."""
+
+
 def share_capacity(
     demand: np.ndarray,
     weight: np.ndarray,
@@ -74,6 +85,92 @@ def share_capacity(
     met or when a link on its route is full, and the capacity it leaves is shared among the
     rest. ``pair_flow[k]`` uses link ``pair_link[k]``. No link ever carries more than its capacity.
     """
+    if pair_flow.size <= SMALL_SHARING:
+        shipped = _share_small(demand, weight, capacity, pair_flow, pair_link)
+        if shipped is not None:
+            return shipped
+    return _share_arrays(demand, weight, capacity, pair_flow, pair_link)
+
+
+def _plain(values: list[float]) -> bool:
+    """Zeros, or numbers with which no operation of the filling overflows, underflows or
+    meets a NaN: then plain floats and numpy's arrays give the same bits."""
+    nonzero = [v for v in values if v]
+    if not nonzero:
+        return True
+    total = sum(nonzero)  # NaN or infinite if any value is: min and max need neither
+    return total - total == 0.0 and min(nonzero) >= 1e-100 and max(nonzero) <= 1e100
+
+
+def _share_small(
+    demand: np.ndarray,
+    weight: np.ndarray,
+    capacity: np.ndarray,
+    pair_flow: np.ndarray,
+    pair_link: np.ndarray,
+) -> np.ndarray | None:
+    """:func:`_share_lists` on arrays."""
+    pairs = list(zip(pair_flow.tolist(), pair_link.tolist(), strict=True))
+    shipped = _share_lists(demand.tolist(), weight.tolist(), capacity.astype(float).tolist(), pairs)
+    return None if shipped is None else np.array(shipped, dtype=float)
+
+
+def _share_lists(
+    d: list[float], w: list[float], cap: list[float], pairs: list[tuple[int, int]]
+) -> list[float] | None:
+    """:func:`_share_arrays` on plain floats: the same operations on the same doubles in the
+    same order (sums in pair order, as ``np.bincount`` adds), so the same result, bit for bit
+    (``tests/test_performance.py`` checks it). None when a number is outside the range where
+    that is guaranteed; the array version then runs."""
+    if not (_plain(d) and _plain(w) and _plain(cap)):
+        return None
+    n_flows, n_links = len(d), len(cap)
+    on_route = {f for f, _ in pairs}
+    active = {f for f in on_route if d[f] > 0 and w[f] > 0}
+    pairs = [p for p in pairs if p[0] in active]
+    alloc = [0.0] * n_flows
+    enough = {f: d[f] * (1 - 1e-12) for f in active}
+    remaining = list(cap)
+    # Only flows still growing and the links they use are visited: a link no active flow
+    # uses keeps its remaining capacity (the array version subtracts 0 from it).
+    for _ in range(n_flows + n_links + 1):
+        if not active:
+            break
+        link_weight: dict[int, float] = {}
+        for f, li in pairs:  # in pair order, as np.bincount adds
+            link_weight[li] = link_weight.get(li, 0.0) + w[f]
+        step = min([(d[f] - alloc[f]) / w[f] for f in active])
+        step = min(step, *[remaining[li] / lw for li, lw in link_weight.items()])
+        step = max(0.0, step)
+        for f in active:
+            alloc[f] += step * w[f]
+        full = set()
+        for li, lw in link_weight.items():
+            left = remaining[li] - step * lw
+            if left > 0.0:
+                remaining[li] = left
+                if left <= 1e-12 * max(cap[li], 1.0):
+                    full.add(li)
+            else:
+                remaining[li] = 0.0
+                full.add(li)
+        stopped = {f for f in active if alloc[f] >= enough[f]}
+        if full:
+            stopped.update(f for f, li in pairs if li in full)
+        if stopped:
+            active -= stopped
+            pairs = [p for p in pairs if p[0] in active]
+    return [a if a < x else x for a, x in zip(alloc, d, strict=True)]
+
+
+def _share_arrays(
+    demand: np.ndarray,
+    weight: np.ndarray,
+    capacity: np.ndarray,
+    pair_flow: np.ndarray,
+    pair_link: np.ndarray,
+) -> np.ndarray:
+    """:func:`share_capacity` on numpy arrays (any size, any numbers)."""
     n_links = capacity.size
     alloc = np.zeros_like(demand)
     active = (demand > 0) & (weight > 0)
@@ -135,7 +232,13 @@ class Logistics:
         self.no_route_reason: list[str] = [""] * n
         self._route_version = -1
         self._networks: dict[str, GoodsNetwork] = {}
-        """Arcs usable by each good, during one route refresh."""
+        """Arcs usable by each good, at the last route refresh."""
+        self._searched: dict[tuple[str, str, str], tuple[Route | None, SearchTrace, int]] = {}
+        """Each (origin, destination, good)'s last route, what its search read, and the last
+        refresh that found it still valid."""
+        self._refreshes = 0
+        self._link_facts: list[tuple[int, float]] = []
+        """Transit days and loss rate of each link at the last route refresh."""
         self._pairs_flow = np.zeros(0, dtype=np.int64)
         self._pairs_link = np.zeros(0, dtype=np.int64)
         self._records: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -175,6 +278,16 @@ class Logistics:
         self.last_day = np.array(
             [(f.end - start).days if f.end else 10**9 for f in specs], dtype=np.int64
         )
+        states = self.model.states_by_name
+        self._origins: list[StateAgent] = [states[f.origin] for f in specs]
+        self._destinations: list[StateAgent] = [states[f.destination] for f in specs]
+        self._commodities: list[str] = [f.commodity for f in specs]
+        self._tracked = [i for i, f in enumerate(specs) if getattr(f, "track_routes", False)]
+        """Flows whose deliveries are accounted by route."""
+        self._start_days = set(self.first_day.tolist())
+        self._priorities: list[float] = self.priority.tolist()
+        self._first_days: list[int] = self.first_day.tolist()
+        self._last_days: list[int] = self.last_day.tolist()
 
     def flows_changed(self) -> None:
         self._load_flow_arrays()
@@ -254,18 +367,54 @@ class Logistics:
             destination,
             lambda state: permits(state, origin, destination, commodity),
         )
-        if not (view.has_node(origin) and view.has_node(destination)):
-            return None
-        nodes = shortest_path(view, origin, destination)
-        if nodes is None:
-            return None
-        link_ids = tuple(view.successors(u)[v][1] for u, v in itertools.pairwise(nodes))
-        return Route(
-            links=link_ids,
-            nodes=tuple(nodes),
-            transit_days=sum(self.links[i].transit_days for i in link_ids),
-            survival=math.prod(1.0 - self.links[i].loss_rate for i in link_ids),
-        )
+        route = None
+        if view.has_node(origin) and view.has_node(destination):
+            nodes = shortest_path(view, origin, destination)
+            if nodes is not None:
+                link_ids = tuple(view.successors(u)[v][1] for u, v in itertools.pairwise(nodes))
+                route = Route(
+                    links=link_ids,
+                    nodes=tuple(nodes),
+                    transit_days=sum(self.links[i].transit_days for i in link_ids),
+                    survival=math.prod(1.0 - self.links[i].loss_rate for i in link_ids),
+                )
+        trace = view.trace(origin, destination)
+        self._searched[(origin, destination, commodity)] = (route, trace, self._refreshes)
+        return route
+
+    def _unchanged_route(
+        self,
+        key: tuple[str, str, str],
+        previous: dict[str, GoodsNetwork],
+        moved: set[str],
+        stale: dict[str, tuple[set[str], set[str]]],
+    ) -> tuple[bool, Route | None]:
+        """(True, route) when a new search for ``key`` would read exactly what its last one
+        read — the same arcs at every node it listed, the same answers from every state it
+        asked — and so find the same route; (False, None) when it must search again.
+
+        Ties between equally quick routes are broken by the order of the search, so this is
+        stricter than "the route is still usable": the result is the route a fresh search finds.
+        """
+        known = self._searched.get(key)
+        old = previous.get(key[2])
+        # Only an entry checked at the last refresh: changes are known since then only.
+        if known is None or old is None or known[2] != self._refreshes - 1:
+            return False, None
+        route, trace, _ = known
+        dirty = stale.get(key[2])
+        if dirty is None:
+            succ, pred = changed_nodes(old, self._network(key[2]), self.links)
+            dirty = stale[key[2]] = (succ | moved, pred | moved)
+        if not (trace.succ.isdisjoint(dirty[0]) and trace.pred.isdisjoint(dirty[1])):
+            return False, None
+        permits = self.model.permits_transit
+        origin, destination, commodity = key
+        for state, answer in trace.answers:
+            if permits(state, origin, destination, commodity) != answer:
+                return False, None
+        self._searched[key] = (route, trace, self._refreshes)
+        return True, route
 
     def refresh_routes(self) -> None:
         """Recompute routes if the network changed since they were last computed."""
@@ -273,12 +422,26 @@ class Logistics:
             return
         first = self._route_version == -1
         self._route_version = self.model.network_version
-        self._networks = {}
+        self._refreshes += 1
+        previous, self._networks = self._networks, {}
+        for commodity in {flow.commodity for flow in self.flow_specs}:
+            self._network(commodity)
+        # Links whose transit time or losses changed: routes through them must be rebuilt.
+        facts = [(lk.transit_days, lk.loss_rate) for lk in self.links]
+        moved = {
+            end
+            for lk, now, then in zip(self.links, facts, self._link_facts, strict=False)
+            if now != then
+            for end in (lk.a, lk.b)
+        }
+        self._link_facts = facts
+        stale: dict[str, tuple[set[str], set[str]]] = {}
         cache: dict[tuple[str, str, str], Route | None] = {}
         for fi, flow in enumerate(self.flow_specs):
             key = (flow.origin, flow.destination, flow.commodity)
             if key not in cache:
-                cache[key] = self._route(*key)
+                same, route = self._unchanged_route(key, previous, moved, stale)
+                cache[key] = route if same else self._route(*key)
             new, old = cache[key], self.routes[fi]
             if fi in self._new_flows:
                 if new is None:
@@ -303,12 +466,18 @@ class Logistics:
                 )
             self.routes[fi] = new
         self._new_flows.clear()
+        self._labels: dict[int, str] = {}
+        """Route labels of tracked flows, computed when first needed after a refresh."""
         pairs = [(fi, li) for fi, r in enumerate(self.routes) if r for li in r.links]
         self._pairs_flow = np.array([p[0] for p in pairs], dtype=np.int64)
         self._pairs_link = np.array([p[1] for p in pairs], dtype=np.int64)
         self._transit = np.array([r.transit_days if r else 0 for r in self.routes], dtype=np.int64)
+        self._transit_days: list[int] = self._transit.tolist()
         self._survival = np.array([r.survival if r else 0.0 for r in self.routes])
         self._routed = np.array([r is not None for r in self.routes], dtype=bool)
+        self._pairs: list[tuple[int, int]] = pairs
+        self._loss_shares: list[float] = (1.0 - self._survival).tolist()
+        """Per flow, the share of a shipment lost on the way (goods)."""
 
     def _active(self, fi: int) -> bool:
         day = max(self.model.day_index, 0)
@@ -391,78 +560,139 @@ class Logistics:
         model = self.model
         day = model.day_index
         self.refresh_routes()
-        n_links = len(self.links)
+        links = self.links
+        n_links = len(links)
+        goods = self.unit == "t"
+        if not goods and not self.flow_specs:
+            # Nobody is on the move (no displacement yet): what the general path below gives
+            # for no flows, without its array work.
+            for lk in links:
+                lk.people_today = 0.0
+            self.shipped_today_t = np.zeros(0)
+            self.delivered_today_t = np.zeros(0)
+            return
 
-        active = (self.first_day <= day) & (day <= self.last_day)
-        for fidx in np.flatnonzero((self.first_day == day) & ~self._routed):
-            reason = self._no_route_reason(int(fidx), None)
-            self.model.log_event(
-                "no_route",
-                self.flow_names[fidx],
-                f"flow {self.flow_names[fidx]} starts today but has no route: {reason}",
-                flow=self.flow_names[fidx],
+        if day in self._start_days:
+            for fidx in np.flatnonzero((self.first_day == day) & ~self._routed):
+                reason = self._no_route_reason(int(fidx), None)
+                self.model.log_event(
+                    "no_route",
+                    self.flow_names[fidx],
+                    f"flow {self.flow_names[fidx]} starts today but has no route: {reason}",
+                    flow=self.flow_names[fidx],
+                )
+        # The day's numbers are plain lists: the same elementwise arithmetic as on arrays,
+        # without numpy's per-call overhead on a dozen flows. Routes come with the flows'
+        # first and last days; unrouted flows have no route (None).
+        demand = [
+            q if route is not None and first <= day <= last else 0.0
+            for q, first, last, route in zip(
+                self.quantity.tolist(), self._first_days, self._last_days, self.routes, strict=True
             )
-        demand = np.where(active & self._routed, self.quantity, 0.0)
+        ]
         demand = self._limit_by_origin_stock(demand)
 
         capacity = self.nominal_capacity()
-        goods = self.unit == "t"
         cv = model.spec.parameters.capacity_noise_cv
         if goods and cv > 0 and n_links:
             sigma = math.sqrt(math.log1p(cv * cv))
             capacity *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
+        cap = capacity.tolist()
         if goods:
-            for lk, cap in zip(self.links, capacity, strict=True):
-                lk.capacity_today_t = float(cap)
+            for lk, value in zip(links, cap, strict=True):
+                lk.capacity_today_t = value
 
-        fi, li = self._pairs_flow, self._pairs_link
-        shipped = share_capacity(demand, self.priority * demand, capacity, fi, li)
-        carried = np.bincount(li, weights=shipped[fi], minlength=n_links)
-        if model.record_flows and fi.size:
-            keep = shipped[fi] > 0
-            self._records.append((day, li[keep], fi[keep], shipped[fi][keep]))
-        for lk, amount in zip(self.links, carried, strict=True):
-            if goods:
-                lk.carried_today_t = float(amount)
-                lk.carried_total_t += float(amount)
-            else:
-                lk.people_today = float(amount)
+        pairs = self._pairs
+        weight = [p * d for p, d in zip(self._priorities, demand, strict=True)]
+        listed = _share_lists(demand, weight, cap, pairs) if len(pairs) <= SMALL_SHARING else None
+        if listed is None:
+            listed = share_capacity(
+                np.array(demand, dtype=float),
+                np.array(weight, dtype=float),
+                capacity,
+                self._pairs_flow,
+                self._pairs_link,
+            ).tolist()
+        shipped_t = listed
+        carried = [0.0] * n_links
+        for f, li in pairs:  # in pair order, as np.bincount adds
+            carried[li] += shipped_t[f]
+        if model.record_flows and pairs:
+            kept = [(f, li) for f, li in pairs if shipped_t[f] > 0]
+            self._records.append(
+                (
+                    day,
+                    np.array([li for _, li in kept], dtype=np.int64),
+                    np.array([f for f, _ in kept], dtype=np.int64),
+                    np.array([shipped_t[f] for f, _ in kept], dtype=float),
+                )
+            )
+        if goods:
+            for lk, amount in zip(links, carried, strict=True):
+                lk.carried_today_t = amount
+                lk.carried_total_t += amount
+        else:
+            for lk, amount in zip(links, carried, strict=True):
+                lk.people_today = amount
 
         # people are not "lost" on a road: loss rates apply to goods only
-        lost = shipped * (1.0 - self._survival) if goods else np.zeros_like(shipped)
-        arriving = shipped - lost
+        if goods:
+            lost_t = [s * share for s, share in zip(shipped_t, self._loss_shares, strict=True)]
+        else:
+            lost_t = [0.0] * len(shipped_t)
+        moving = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
+        shipped = np.array(shipped_t, dtype=float)
         self.shipped_today_t = shipped
         self.shipped_t += shipped
-        self.lost_t += lost
-        for fidx in np.flatnonzero(shipped):
-            flow = self.flow_specs[fidx]
-            model.states_by_name[flow.origin].draw(flow.commodity, float(shipped[fidx]))
-        for transit in np.unique(self._transit[arriving > 0]):
-            due_day = day + int(transit)
-            mask = (self._transit == transit) & (arriving > 0)
-            bucket = self.pending.setdefault(due_day, np.zeros(len(self.flow_specs)))
-            bucket[mask] += arriving[mask]
-        for fidx in np.flatnonzero(arriving):
-            if getattr(self.flow_specs[fidx], "track_routes", False):
-                due_day = day + int(self._transit[fidx])
-                key = (int(fidx), self.route_label(int(fidx)))
+        self.lost_t += np.array(lost_t, dtype=float)
+        origins, commodities = self._origins, self._commodities
+        for fidx, amount in enumerate(shipped_t):
+            if amount:
+                origins[fidx].draw(commodities[fidx], amount)
+        # Into transit, by arrival day: buckets are created in order of transit time (their
+        # order is the order in_transit_t adds them up).
+        transit = self._transit_days
+        by_transit: dict[int, list[int]] = {}
+        for fidx, amount in enumerate(moving):
+            if amount > 0:
+                by_transit.setdefault(transit[fidx], []).append(fidx)
+        for days in sorted(by_transit):
+            bucket = self.pending.get(day + days)
+            if bucket is None:
+                bucket = self.pending[day + days] = np.zeros(len(self.flow_specs))
+            for fidx in by_transit[days]:
+                bucket[fidx] += moving[fidx]
+        for fidx in self._tracked:
+            amount = moving[fidx]
+            if amount:
+                due_day = day + transit[fidx]
+                key = (fidx, self._label(fidx))
                 by_route = self._pending_routes.setdefault(due_day, {})
-                by_route[key] = by_route.get(key, 0.0) + float(arriving[fidx])
+                by_route[key] = by_route.get(key, 0.0) + amount
         self._deliver(day)
 
-    def _limit_by_origin_stock(self, demand: np.ndarray) -> np.ndarray:
+    def _label(self, fi: int) -> str:
+        label = self._labels.get(fi)
+        if label is None:
+            label = self._labels[fi] = self.route_label(fi)
+        return label
+
+    def _limit_by_origin_stock(self, demand: list[float]) -> list[float]:
         """Flows drawing on an origin's stock cannot ship more than the stock holds."""
         groups: dict[tuple[str, str], list[int]] = {}
-        for fidx in np.flatnonzero(demand):
-            flow = self.flow_specs[fidx]
-            origin: StateAgent = self.model.states_by_name[flow.origin]
-            if origin.available(flow.commodity) is not None:
-                groups.setdefault((flow.origin, flow.commodity), []).append(int(fidx))
+        origins, commodities = self._origins, self._commodities
+        for fidx, wanted in enumerate(demand):
+            if wanted:
+                origin, commodity = origins[fidx], commodities[fidx]
+                if origin.available(commodity) is not None:
+                    groups.setdefault((origin.name, commodity), []).append(fidx)
         for (origin_name, commodity), idx in groups.items():
             available = self.model.states_by_name[origin_name].available(commodity) or 0.0
-            wanted = demand[idx].sum()
+            wanted = np.array([demand[i] for i in idx], dtype=float).sum()  # numpy's sum
             if wanted > available:
-                demand[idx] *= available / wanted
+                share = available / wanted
+                for i in idx:
+                    demand[i] = float(demand[i] * share)
         return demand
 
     def _deliver(self, day: int) -> None:
@@ -474,9 +704,10 @@ class Logistics:
             return
         self.delivered_today_t = due
         self.delivered_t += due
-        for fidx in np.flatnonzero(due):
-            flow = self.flow_specs[fidx]
-            self.model.states_by_name[flow.destination].receive(flow.commodity, float(due[fidx]))
+        destinations, commodities = self._destinations, self._commodities
+        for fidx, amount in enumerate(due.tolist()):
+            if amount:
+                destinations[fidx].receive(commodities[fidx], amount)
 
     # ------------------------------------------------------------------ outputs
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
@@ -33,9 +34,21 @@ Arc = tuple[str, float, int]
 """(other end, generalised cost, link index) of a directed use of a link."""
 
 
+@dataclass(frozen=True)
+class SearchTrace:
+    """Everything a route search read: the nodes whose outgoing (``succ``) and incoming
+    (``pred``) arcs it listed, and each state's answer to "do you permit this flow?". A search
+    that would read the same again finds the same route."""
+
+    succ: frozenset[str]
+    pred: frozenset[str]
+    answers: tuple[tuple[str, bool], ...]
+
+
 class GoodsNetwork:
-    """The directed arcs usable by one good (links not closed, that carry it), with each
-    link's gatekeepers; arcs are listed in the order links appear in the scenario."""
+    """The directed arcs usable by one good (links not closed, that carry it), with the
+    gatekeepers of the links that have any; arcs are listed in the order links appear in the
+    scenario."""
 
     def __init__(self, links: Sequence[SupplyLink], commodity: str) -> None:
         self.succ: dict[str, list[Arc]] = {}
@@ -45,7 +58,8 @@ class GoodsNetwork:
             fraction = link.usable_fraction
             if fraction <= 0 or not link.can_carry(commodity):
                 continue
-            self.gatekeepers[i] = link.gatekeepers
+            if link.gatekeepers:
+                self.gatekeepers[i] = link.gatekeepers
             weight = (link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]) / fraction
             ends = [(link.a, link.b)]
             if link.bidirectional:
@@ -58,7 +72,7 @@ class GoodsNetwork:
 class FlowView:
     """The network as one flow sees it: an arc is usable when every gatekeeper of its link
     other than the flow's ends permits the flow, and so do both its ends. ``permits(state)``
-    is asked at most once per state."""
+    is asked at most once per state, and only of states the search reaches."""
 
     def __init__(
         self,
@@ -68,14 +82,13 @@ class FlowView:
         permits: Callable[[str], bool],
     ) -> None:
         self.network = network
-        self.ends = (origin, destination)
         self.permits = permits
-        self._nodes: dict[str, bool] = {}
+        self._nodes: dict[str, bool] = {origin: True, destination: True}
         self._links: dict[int, bool] = {}
+        self._succ: dict[str, dict[str, tuple[float, int]]] = {}
+        self._pred: dict[str, dict[str, tuple[float, int]]] = {}
 
     def node_ok(self, state: str) -> bool:
-        if state in self.ends:
-            return True
         ok = self._nodes.get(state)
         if ok is None:
             ok = self._nodes[state] = self.permits(state)
@@ -84,7 +97,8 @@ class FlowView:
     def link_ok(self, i: int) -> bool:
         ok = self._links.get(i)
         if ok is None:
-            ok = self._links[i] = all(self.node_ok(g) for g in self.network.gatekeepers[i])
+            gates = self.network.gatekeepers.get(i, ())
+            ok = self._links[i] = all(self.node_ok(g) for g in gates)
         return ok
 
     def _arcs(self, arcs: list[Arc], here: str) -> dict[str, tuple[float, int]]:
@@ -93,8 +107,14 @@ class FlowView:
         out: dict[str, tuple[float, int]] = {}
         if not self.node_ok(here):
             return out
+        nodes, links, gated = self._nodes, self._links, self.network.gatekeepers
         for other, weight, i in arcs:
-            if not (self.link_ok(i) and self.node_ok(other)):
+            if i in gated:
+                ok = links.get(i)
+                if not (ok or (ok is None and self.link_ok(i))):
+                    continue
+            ok = nodes.get(other)
+            if not (ok or (ok is None and self.node_ok(other))):
                 continue
             current = out.get(other)
             if current is None or weight < current[0]:
@@ -102,14 +122,45 @@ class FlowView:
         return out
 
     def successors(self, node: str) -> dict[str, tuple[float, int]]:
-        return self._arcs(self.network.succ.get(node, []), node)
+        out = self._succ.get(node)
+        if out is None:
+            out = self._succ[node] = self._arcs(self.network.succ.get(node, []), node)
+        return out
 
     def predecessors(self, node: str) -> dict[str, tuple[float, int]]:
-        return self._arcs(self.network.pred.get(node, []), node)
+        out = self._pred.get(node)
+        if out is None:
+            out = self._pred[node] = self._arcs(self.network.pred.get(node, []), node)
+        return out
 
     def has_node(self, node: str) -> bool:
         """Whether the node has a usable arc (was a node of the flow's graph)."""
         return bool(self.successors(node) or self.predecessors(node))
+
+    def trace(self, origin: str, destination: str) -> SearchTrace:
+        """What the searches on this view have read so far."""
+        return SearchTrace(
+            succ=frozenset(self._succ),
+            pred=frozenset(self._pred),
+            answers=tuple(
+                (s, ok) for s, ok in self._nodes.items() if s not in (origin, destination)
+            ),
+        )
+
+
+def changed_nodes(
+    old: GoodsNetwork, new: GoodsNetwork, links: Sequence[SupplyLink]
+) -> tuple[set[str], set[str]]:
+    """Nodes whose outgoing / incoming arcs differ between two networks of one good, and the
+    ends of links whose gatekeepers differ: a search that read none of them reads the same."""
+    succ = {u for u in old.succ.keys() | new.succ.keys() if old.succ.get(u) != new.succ.get(u)}
+    pred = {v for v in old.pred.keys() | new.pred.keys() if old.pred.get(v) != new.pred.get(v)}
+    for i in old.gatekeepers.keys() | new.gatekeepers.keys():
+        if old.gatekeepers.get(i) != new.gatekeepers.get(i):
+            ends = (links[i].a, links[i].b)
+            succ.update(ends)
+            pred.update(ends)
+    return succ, pred
 
 
 def shortest_path(view: FlowView, source: str, target: str) -> list[str] | None:

@@ -21,6 +21,8 @@ import numpy as np
 
 IMMUTABLE = (float, int, str, bool, tuple, type(None), np.generic)
 """Values stored as they are; anything else is deep-copied, as Mesa does."""
+PLAIN = frozenset({float, int, str, bool, type(None)})
+"""The common immutable types, checked for a whole row at once."""
 
 Reporter = str | Callable[..., Any]
 
@@ -70,8 +72,7 @@ class SeriesCollector(mesa.DataCollector):
                 rows = []
                 for agent in model.agents_by_type.get(agent_type, ()):
                     values = [g(agent) for g in getters]
-                    for i, value in enumerate(values):
-                        if not isinstance(value, IMMUTABLE):
-                            values[i] = deepcopy(value)
+                    if not PLAIN.issuperset(map(type, values)):
+                        values = [v if isinstance(v, IMMUTABLE) else deepcopy(v) for v in values]
                     rows.append((time, agent.unique_id, *values))
                 by_type[agent_type] = rows

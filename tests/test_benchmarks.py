@@ -1,0 +1,86 @@
+"""The benchmark harness works: every benchmark module runs at a tiny size (``--smoke``) through
+the runner, and the report and raw results come out whole. No timing is asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+MODULES = ["bench_step", "bench_sweep", "bench_bigsweep", "bench_scaling", "bench_app"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    out = tmp_path_factory.mktemp("bench") / "benchmarks.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    raw = json.loads(out.with_suffix(".json").read_text())
+    return out.read_text(), raw
+
+
+def test_every_benchmark_runs_and_reports(smoke_run: tuple[str, dict]) -> None:
+    text, raw = smoke_run
+    assert set(raw["results"]) == set(MODULES)
+    for heading in (
+        "## Targets",
+        "Day-step cost of the default scenario",
+        "Sweep throughput against mesa.batch_run",
+        "10,000-run one-year sweep",
+        "Scaling with the number of states",
+        "Front end",
+        "## Outputs are identical",
+    ):
+        assert heading in text, heading
+    assert "smoke run" in text
+    assert "Traceback" not in text
+
+
+def test_the_measurements_are_of_what_they_claim(smoke_run: tuple[str, dict]) -> None:
+    _, raw = smoke_run
+    results = raw["results"]
+    step = results["bench_step"]
+    steps = step["now"]["steps"]
+    assert steps["n_agents"] > 0 and steps["n_model_reporters"] > 0
+    assert all(v > 0 for values in steps["us_per_step"].values() for v in values)
+    # the "before" is the baseline commit's code, imported in a child process
+    before = step["before"]
+    assert "error" not in before, before
+    assert before["corridors_path"].startswith("git archive")
+    sweep = results["bench_sweep"]
+    for check in ("check_1", "check_2", "check_best"):
+        assert sweep[check]["matched"] == sweep[check]["batch_rows"] > 0
+        assert sweep[check]["differ"] == 0
+    assert sweep["identical_1_vs_2_workers"]
+    big = results["bench_bigsweep"]
+    assert big["returncode"] == 0 and big["ok"] == big["runs"]
+    assert big["memory"]["samples"] > 0 and big["memory"]["peak_pss_mb"] > 0
+    rows = results["bench_scaling"]["rows"]
+    assert [r["states"] for r in rows] == sorted(r["states"] for r in rows)
+    assert all(r["route_searches"] > 0 and r["reroutes"] > 0 for r in rows)
+
+
+def test_synthetic_scenarios_grow_in_proportion() -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from synthetic import build
+    finally:
+        sys.path.remove(str(BENCH))
+    small, large = build(20, days=12), build(200, days=12)
+    for key in ("links", "flows"):
+        ratio = len(getattr(large, key)) / len(getattr(small, key))
+        assert 8 <= ratio <= 12, (key, ratio)
+    assert any(e.action == "close_link" for e in large.events)
+    assert any(e.action == "open_link" for e in large.events)
