@@ -385,13 +385,32 @@ def _execute(
             (int(r["run_id"]), int(r["seed"]), {n: _plain(r[n]) for n in names})
             for r in chunk.to_dict("records")
         ]
-        inflight[executor.submit(run_chunk, ctx, tasks)] = chunk
+        try:
+            future = executor.submit(run_chunk, ctx, tasks)
+        except Exception as exc:
+            if not is_broken(exc):
+                raise
+            # The pool broke (a worker died) after the last result was read and before this
+            # chunk was submitted: it waits for a fresh pool with the rest of the queue.
+            report.broken = True
+            queue.clear()
+            return
+        inflight[future] = chunk
 
     try:
         while queue or inflight:
             while queue and len(inflight) < window:
-                submit()
+                try:
+                    submit()
+                except Exception as exc:  # a worker died: the pool refuses new work
+                    if not is_broken(exc):
+                        raise
+                    report.broken = True
+                    queue.clear()
+                    break
                 bar.start()
+            if not inflight:
+                break
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for future in finished:
                 chunk = inflight.pop(future)
