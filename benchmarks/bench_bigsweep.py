@@ -65,8 +65,8 @@ def spec(runs: int, days: int) -> dict[str, Any]:
 
 
 def run(smoke: bool = False, runs: int | None = None, workers: int = 2) -> dict[str, Any]:
-    runs = runs or (20 if smoke else BENCH_RUNS)
-    days = 30 if smoke else 365
+    runs = runs or (8 if smoke else BENCH_RUNS)
+    days = 10 if smoke else 365
     with tempfile.TemporaryDirectory(prefix="corridors-bigsweep-") as tmp_name:
         tmp = Path(tmp_name)
         spec_path = tmp / "bench-10k.yaml"

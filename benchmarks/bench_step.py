@@ -258,7 +258,7 @@ def measure_here(smoke: bool) -> dict[str, Any]:
     """Everything this module measures, for the corridors importable in this process."""
     import corridors
 
-    repeats, runs, days = (2, 1, 20) if smoke else (7, 3, None)
+    repeats, runs, days = (2, 1, 10) if smoke else (7, 3, None)
     return {
         "corridors_path": str(Path(corridors.__file__).parent),
         "steps": measure(repeats, days),

@@ -1,6 +1,7 @@
 """Run the benchmarks and write docs/benchmarks.md (``make bench``).
 
     .venv/bin/python benchmarks/run.py [--smoke] [--only step,sweep,...] [--out FILE]
+    .venv/bin/python benchmarks/run.py --render out/benchmarks.json   # rewrite the report only
 
 Each benchmark is a module here with ``run(smoke) -> dict``, ``render(result) -> str`` and
 ``targets(result)``; this runner times them, records the machine, the versions and the command,
@@ -132,7 +133,25 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check the harness")
     parser.add_argument("--only", default="", help="comma-separated: step,sweep,bigsweep,...")
     parser.add_argument("--out", type=Path, default=None, help="the Markdown report")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="write the report again from a run's raw results (no measuring)",
+    )
     args = parser.parse_args()
+    if args.render:
+        raw = json.loads(args.render.read_text())
+        names = list(raw["results"])
+        default = DOC if raw["command"] == "make bench" else args.render.with_suffix(".md")
+        out = args.out or default
+        text = report(
+            names, raw["results"], raw["seconds"], raw["machine"], raw["command"], raw["smoke"]
+        )
+        out.write_text(text)
+        print(f"[bench] wrote {out} from {args.render}")
+        return
     names = MODULES
     if args.only:
         wanted = {f"bench_{n.strip().removeprefix('bench_')}" for n in args.only.split(",")}
@@ -157,7 +176,17 @@ def main() -> None:
     raw = ROOT / "out" / "benchmarks.json" if out == DOC else out.with_suffix(".json")
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(
-        json.dumps({"machine": info, "seconds": seconds, "results": results}, indent=1, default=str)
+        json.dumps(
+            {
+                "command": command,
+                "smoke": args.smoke,
+                "machine": info,
+                "seconds": seconds,
+                "results": results,
+            },
+            indent=1,
+            default=str,
+        )
     )
     print(f"[bench] wrote {out} and {raw} ({sum(seconds.values()) / 60:.1f} min)")
 

@@ -15,20 +15,36 @@ BENCH = ROOT / "benchmarks"
 MODULES = ["bench_step", "bench_sweep", "bench_bigsweep", "bench_scaling", "bench_app"]
 
 
+GROUPS = ["step,sweep,scaling", "bigsweep,app"]
+"""Run side by side: the second mostly waits for the servers and sweeps it starts."""
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
-    out = tmp_path_factory.mktemp("bench") / "benchmarks.md"
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    raw = json.loads(out.with_suffix(".json").read_text())
-    return out.read_text(), raw
+    """Every benchmark at its smoke size, through the runner (two runners at once, to keep
+    this test short); the reports joined and the raw results merged."""
+    tmp = tmp_path_factory.mktemp("bench")
+    outs = [tmp / f"benchmarks-{i}.md" for i in range(len(GROUPS))]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(BENCH / "run.py"), "--smoke", "--only", group, "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for group, out in zip(GROUPS, outs, strict=True)
+    ]
+    for proc in procs:
+        output, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, output[-4000:]
+    text = "\n".join(out.read_text() for out in outs)
+    raw: dict = {"results": {}}
+    for out in outs:
+        part = json.loads(out.with_suffix(".json").read_text())
+        raw["results"].update(part["results"])
+        raw["parts"] = [*raw.get("parts", []), part]
+    return text, raw
 
 
 def test_every_benchmark_runs_and_reports(smoke_run: tuple[str, dict]) -> None:
@@ -84,3 +100,21 @@ def test_synthetic_scenarios_grow_in_proportion() -> None:
         assert 8 <= ratio <= 12, (key, ratio)
     assert any(e.action == "close_link" for e in large.events)
     assert any(e.action == "open_link" for e in large.events)
+
+
+def test_the_report_can_be_written_again_from_the_raw_results(
+    smoke_run: tuple[str, dict], tmp_path: Path
+) -> None:
+    text, raw = smoke_run
+    part = raw["parts"][0]
+    source = tmp_path / "raw.json"
+    source.write_text(json.dumps(part))
+    again = tmp_path / "again.md"
+    subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--render", str(source), "--out", str(again)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert again.read_text() in text

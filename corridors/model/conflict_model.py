@@ -70,7 +70,7 @@ class ConflictModel(mesa.Model):
         self.record_flows = record_flows
         self.record_series = record_series
         """Collect the daily series (``False``: a run that needs only its summary, as in a
-        sweep, skips the collector: a fifth of a day's step)."""
+        sweep, skips the collector, about a third of a day's step)."""
         self.network_version = 0
         self.transit_overrides: dict[tuple[str, str, str | None], bool] = {}
         """Explicit transit decisions from events: (transit state, beneficiary, good or None for
