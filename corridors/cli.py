@@ -71,12 +71,13 @@ def _fail(error: ScenarioError) -> typer.Exit:
     return typer.Exit(BAD_INPUT)
 
 
+def _overrides(sets: list[str] | None) -> dict[str, Any]:
+    """``--set PATH=VALUE`` options as an overrides mapping (raises ScenarioError)."""
+    return dict(parse_set(assignment) for assignment in sets or [])
+
+
 def _load(scenario: str, variants: list[str] | None, sets: list[str] | None) -> Scenario:
-    overrides: dict[str, Any] = {}
-    for assignment in sets or []:
-        path, value = parse_set(assignment)
-        overrides[path] = value
-    return load_scenario(scenario, variants=variants or (), overrides=overrides)
+    return load_scenario(scenario, variants=variants or (), overrides=_overrides(sets))
 
 
 @app.command()
@@ -424,10 +425,7 @@ def compare(
     a table, compare.csv, pairs.csv and compare.png."""
     from corridors.analysis.compare import compare_variant, default_out
 
-    overrides: dict[str, Any] = {}
-    for assignment in set_ or []:
-        path, value = parse_set(assignment)
-        overrides[path] = value
+    overrides = _overrides(set_)
     result = compare_variant(
         scenario,
         variant or [],
