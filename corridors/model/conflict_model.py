@@ -295,6 +295,8 @@ class ConflictModel(mesa.Model):
         apply_event(self, event, intervention=True)
         return self.log.entries[-1]
 
-    def log_event(self, kind: str, subject: str, message: str, **data: Any) -> LogEntry:
+    def log_event(
+        self, kind: str, subject: str, message: str, origin: str = "model", **data: Any
+    ) -> LogEntry:
         step = max(self.day_index + 1, 0)
-        return self.log.add(step, self.today, kind, subject, message, **data)
+        return self.log.add(step, self.today, kind, subject, message, origin, **data)

@@ -19,6 +19,11 @@ class LogEntry:
     subject: str
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    origin: str = "model"
+    """Where it comes from, so a reader never confuses the record with the model's output:
+    ``record`` (a scripted event that cites a source), ``scenario`` (a scripted event with no
+    source: an assumption of the scenario or of its variant), ``intervention`` (a user's, mid-run)
+    or ``model`` (what the mechanisms made happen, with their reason)."""
 
     def __str__(self) -> str:
         return f"{self.date} (day {self.step}): {self.message}"
@@ -53,9 +58,16 @@ class EventLog:
         self.entries: list[LogEntry] = []
 
     def add(
-        self, step: int, date: dt.date, kind: str, subject: str, message: str, **data: Any
+        self,
+        step: int,
+        date: dt.date,
+        kind: str,
+        subject: str,
+        message: str,
+        origin: str = "model",
+        **data: Any,
     ) -> LogEntry:
-        entry = LogEntry(step, date, kind, subject, message, data)
+        entry = LogEntry(step, date, kind, subject, message, data, origin)
         self.entries.append(entry)
         return entry
 
@@ -69,5 +81,5 @@ class EventLog:
         return [e for e in self.entries if e.kind in kinds]
 
     def to_frame(self) -> pd.DataFrame:
-        columns = ["step", "date", "kind", "subject", "message", "data"]
+        columns = ["step", "date", "kind", "subject", "message", "data", "origin"]
         return pd.DataFrame([asdict(e) for e in self.entries], columns=columns)

@@ -143,13 +143,16 @@ def apply_event(model: ConflictModel, event: Any, intervention: bool = False) ->
     subject, what, data = HANDLERS[event.action](model, event)
     by = _by(event) if event.actor and event.actor != subject else ""
     message = what + by + _why(event)
+    origin = "intervention" if intervention else "record" if event.source else "scenario"
     model.log_event(
         "intervention" if intervention else "event",
         subject,
         message,
+        origin=origin,
         action=event.action,
         actor=event.actor,
         source=event.sources,
+        record_source=event.source,
         **data,
     )
     return message

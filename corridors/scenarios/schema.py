@@ -100,6 +100,70 @@ class SourceRef(Strict):
     year: int | None = None
 
 
+class LessonCard(Strict):
+    """One step of a lesson: briefing → predict → run → intervene → debrief."""
+
+    stage: Literal["briefing", "predict", "run", "intervene", "debrief"]
+    title: str
+    text: str = Field("", description="What the teacher says or the class reads (plain text).")
+    question: str | None = Field(None, description="The question the class answers (predict).")
+    choices: list[str] = Field(
+        default_factory=list, description="Answers to choose from, if the question has choices."
+    )
+    metric: str | None = Field(
+        None,
+        description="Summary outcome the prediction is about (e.g. 'offensive_date'); the debrief "
+        "compares the class's prediction, the run and the record on it.",
+    )
+    prompts: list[str] = Field(default_factory=list, description="Discussion prompts.")
+
+
+class Place(Strict):
+    """A place named in the lesson, with the names each side uses."""
+
+    name: str = Field(description="Neutral display name used on the map and in the app.")
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Name by community or framing, e.g. {Armenian: Stepanakert, "
+        "Azerbaijani: Khankendi}.",
+    )
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    note: str = ""
+    source: str = ""
+
+
+class TimelineEntry(Strict):
+    """A dated entry of the wider conflict's record (not the model's output)."""
+
+    date: str = Field(description="ISO date, or a year or month ('1994-05', '1988').")
+    text: str
+    source: str
+
+
+class GlossaryTerm(Strict):
+    """A term the sides use differently, with each side's word or reading."""
+
+    term: str
+    framings: dict[str, str] = Field(
+        default_factory=dict, description="Each side's (or body's) term or reading, by side."
+    )
+    note: str = ""
+    source: str = ""
+
+
+class Lesson(Strict):
+    """Scaffolding for a class: objectives, ordered cards, places, context, limits."""
+
+    objectives: list[str] = Field(default_factory=list)
+    cards: list[LessonCard] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    wider_timeline: list[TimelineEntry] = Field(default_factory=list)
+    leaves_out: list[str] = Field(
+        default_factory=list, description="What the model leaves out, said plainly."
+    )
+
+
 class Meta(Strict):
     title: str
     description: str = ""
@@ -111,6 +175,10 @@ class Meta(Strict):
         default_factory=list, description="Changes to try (variants, --set overrides, events)."
     )
     sources: list[SourceRef] = Field(default_factory=list)
+    lesson: Lesson | None = Field(None, description="Lesson cards and scaffolding for a class.")
+    glossary: list[GlossaryTerm] = Field(
+        default_factory=list, description="Terms the sides use differently."
+    )
 
 
 class Calendar(Strict):
@@ -524,6 +592,11 @@ class _EventBase(Sourced):
     name: str | None = Field(None, description="Identifier; lets a variant replace or drop it.")
     actor: str | None = Field(None, description="State that acts.")
     reason: str = Field("", description="Why it happens, shown in the event log.")
+    source: str = Field(
+        "",
+        description="Where the record says this happened (document, date). Empty for an "
+        "assumption or a counterfactual: the log then labels it 'scenario', not 'record'.",
+    )
 
 
 class CloseLink(_EventBase):
