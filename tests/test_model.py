@@ -707,14 +707,23 @@ def test_closing_the_quickest_route_reroutes_and_logs_why() -> None:
     assert received == pytest.approx([0, 0, 10, 10])  # days 3, 4, 5, 6
 
 
-def test_throttled_route_is_avoided_when_an_open_one_is_close() -> None:
-    events = [{"date": day(1), "action": "throttle_link", "link": "direct", "fraction": 0.2}]
-    model = ConflictModel(triangle(events), rng=0)
+def test_a_throttled_route_keeps_its_cost_and_the_rest_goes_round() -> None:
+    """Throttling is less capacity, not a longer road: the direct link keeps what it can carry
+    (5 of 10 t/day) and the other 5 go the long way."""
+    events = [{"date": day(1), "action": "throttle_link", "link": "direct", "fraction": 0.05}]
+    model = ConflictModel(triangle(events), rng=0, record_flows=True)
     model.step()
     assert route_names(model, "f") == ["direct"]
     model.step()
-    # cost (1 + 1) / 0.2 = 10 > (1 + 1) + (2 + 1) = 5
-    assert route_names(model, "f") == ["ab", "bc"]
+    assert route_names(model, "f") == ["direct"]  # still the cheapest route
+    by_link = {model.logistics.links[e].name: 0.0 for e in range(3)}
+    for lk in model.logistics.links:
+        by_link[lk.name] = lk.carried_today_t
+    assert by_link == pytest.approx({"direct": 5.0, "ab": 5.0, "bc": 5.0})
+    assert model.logistics.shipped_today_t[0] == pytest.approx(10.0)
+    flows = model.logistics.flow_table()
+    today = flows[flows.step == 2]
+    assert set(today.route) == {"A → C via direct", "A → B → C via ab + bc"}
 
 
 def test_routes_are_not_recomputed_when_nothing_changed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,9 @@ class SupplyLink(mesa.Agent):
         self.mode: str = str(spec.mode)
         self.a: str = spec.a
         self.b: str = spec.b
+        self.a_node: str = spec.node("a")
+        """Routing node of end ``a``: the state, or 'State/Hub' when the link attaches to a hub."""
+        self.b_node: str = spec.node("b")
         self.bidirectional: bool = spec.bidirectional
         self.capacity_t_per_day: float = spec.capacity_t_per_day
         self.transit_days: int = spec.transit_days

@@ -73,6 +73,8 @@ class ConflictModel(mesa.Model):
         sweep, skips the collector, about a third of a day's step)."""
         self.network_version = 0
         self.transit_overrides: dict[tuple[str, str, str | None], bool] = {}
+        self.transit_mode_overrides: dict[tuple[str, str, str | None, str], bool] = {}
+        """Transit rights given or withdrawn for some modes only (state, to, good, mode)."""
         """Explicit transit decisions from events: (transit state, beneficiary, good or None for
         all goods) → allowed."""
         self.log = EventLog()
@@ -199,14 +201,33 @@ class ConflictModel(mesa.Model):
         return self.links_by_name[name]
 
     def permits_transit(
-        self, state_name: str, origin: str, destination: str, commodity: str | None = None
+        self,
+        state_name: str,
+        origin: str,
+        destination: str,
+        commodity: str | None = None,
+        mode: str | None = None,
     ) -> bool:
-        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass.
+        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass, on a link
+        of ``mode`` (None: any mode, i.e. a denial of any mode refuses it).
 
         A conqueror lets the population of the state it took leave (the exodus road is open
-        whatever its relations with the refugees' destination)."""
+        whatever its relations with the refugees' destination). A rule for some modes beats
+        one for every mode (an event granting airspace opens air links through a state that
+        otherwise denies transit), and a refusal beats a grant at the same level."""
         if commodity == "people" and self.states_by_name[origin].controlled_by == state_name:
             return True
+        by_mode = self.transit_mode_overrides
+        if by_mode and mode is not None:
+            found = [
+                by_mode.get((state_name, target, good, mode))
+                for target in (destination, origin)
+                for good in (commodity, None)
+            ]
+            if False in found:
+                return False
+            if True in found[:2]:
+                return True
         overrides = self.transit_overrides
         if overrides:  # (routing asks this of every state it reaches: skip the look-ups)
             for good in (commodity, None):
@@ -218,8 +239,16 @@ class ConflictModel(mesa.Model):
                 if overrides.get((state_name, destination, good)) is True:
                     return True
         spec = self.states_by_name[state_name].spec
-        if destination in spec.denies_transit_to or origin in spec.denies_transit_to:
-            return False
+        for entry in spec.denies_transit_to:
+            if isinstance(entry, str):
+                if entry in (destination, origin):
+                    return False
+            elif (
+                entry.state in (destination, origin)
+                and (entry.modes is None or mode in entry.modes)
+                and (entry.goods is None or commodity in entry.goods)
+            ):
+                return False
         relation = spec.relations.get(destination, 0.0)
         return relation >= self.spec.parameters.hostile_transit_threshold
 

@@ -72,15 +72,29 @@ def _link_status(model: ConflictModel, event: Any) -> Outcome:
 def _transit(model: ConflictModel, event: Any) -> Outcome:
     state, target = model.state(event.state), model.state(event.to)
     allow = event.action == "grant_transit"
-    for good in list(event.goods) if event.goods else [None]:
-        model.transit_overrides[(state.name, target.name, good)] = allow
+    goods = list(event.goods) if event.goods else [None]
+    modes = [str(m) for m in event.modes] if getattr(event, "modes", None) else []
+    for good in goods:
+        if modes:
+            for mode in modes:
+                model.transit_mode_overrides[(state.name, target.name, good, mode)] = allow
+        else:
+            model.transit_overrides[(state.name, target.name, good)] = allow
+            # a later rule for every mode replaces earlier rules for some modes
+            for key in [
+                k for k in model.transit_mode_overrides if k[:3] == (state.name, target.name, good)
+            ]:
+                del model.transit_mode_overrides[key]
     model.network_changed()
     verb = "grants" if allow else "denies"
     what = ", ".join(event.goods) if event.goods else "goods"
+    how = f" by {', '.join(modes)}" if modes else ""
+    if modes == ["air"]:
+        how = " through its airspace"
     return (
         state.name,
-        f"{state.name} {verb} transit to {what} for or from {target.name}",
-        {"to": target.name},
+        f"{state.name} {verb} transit{how} to {what} for or from {target.name}",
+        {"to": target.name, **({"modes": modes} if modes else {})},
     )
 
 

@@ -497,7 +497,19 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         for other in st.relations:
             check_state(("states", i, "relations", other), other)
         for j, other in enumerate(st.denies_transit_to):
-            check_state(("states", i, "denies_transit_to", j), other)
+            if isinstance(other, str):
+                check_state(("states", i, "denies_transit_to", j), other)
+            else:
+                check_state(("states", i, "denies_transit_to", j, "state"), other.state)
+        hub_names = [h.name for h in st.hubs]
+        for j, name in enumerate(hub_names):
+            if "/" in name or not name.strip():
+                add(
+                    ("states", i, "hubs", j, "name"),
+                    f"hub name '{name}' must be non-empty without '/'",
+                )
+            elif name in hub_names[:j]:
+                add(("states", i, "hubs", j, "name"), f"{st.name} has two hubs named '{name}'")
         for j, g in enumerate(st.guarantees):
             check_state(("states", i, "guarantees", j, "protects"), g.protects)
             for k, link in enumerate(g.links):
@@ -520,10 +532,19 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     f"{claim.target}; add one",
                 )
 
+    hubs_of = {s.name: {h.name for h in s.hubs} for s in sc.states}
     for i, lk in enumerate(sc.links):
         check_state(("links", i, "a"), lk.a)
         check_state(("links", i, "b"), lk.b)
-        if lk.a == lk.b:
+        for end, state, hub in (("a", lk.a, lk.a_hub), ("b", lk.b, lk.b_hub)):
+            if hub is not None and state in hubs_of and hub not in hubs_of[state]:
+                known = ", ".join(sorted(hubs_of[state])) or "none"
+                add(
+                    ("links", i, end),
+                    f"link '{lk.name}' attaches to hub '{hub}' of {state}, which has no such "
+                    f"hub (its hubs: {known}); add it under the state's 'hubs:'",
+                )
+        if lk.a == lk.b and lk.a_hub == lk.b_hub:
             add(
                 ("links", i, "b"),
                 f"link '{lk.name}' joins '{lk.a}' to itself; a link needs two different endpoints",

@@ -338,6 +338,42 @@ class Guarantee(Sourced):
     )
 
 
+class Mode(StrEnum):
+    road = "road"
+    rail = "rail"
+    air = "air"
+    pipeline = "pipeline"
+    sea = "sea"
+    river = "river"
+
+
+TransitGood = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]
+
+
+class TransitDenial(Strict):
+    """A state's refusal of passage, narrowed to some modes and goods (all when omitted)."""
+
+    state: str = Field(description="The state whose goods are refused (bound for or from it).")
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes (e.g. [air] for an airspace closure)."
+    )
+    goods: list[TransitGood] | None = Field(None, description="Only these goods.")
+
+
+class Hub(Sourced):
+    """A port, airport, border crossing or terminal inside a state."""
+
+    name: str = Field(description="Unique within its state; links name it as 'State/Hub'.")
+    kind: str = Field("", description="What it is (port, airport, border crossing ...).")
+    capacity_t_per_day: Quantity | None = Field(
+        None,
+        description="Throughput of goods, all links and directions together; none = unlimited.",
+    )
+    capacity_people_per_day: Quantity | None = Field(
+        None, description="People who can pass per day; none = unlimited."
+    )
+
+
 class State(Sourced):
     """A state or de facto state: population, stocks, relations."""
 
@@ -352,9 +388,16 @@ class State(Sourced):
         default_factory=dict,
         description="Attitude toward other states, -1 hostile .. +1 allied (by state name).",
     )
-    denies_transit_to: list[str] = Field(
+    denies_transit_to: list[str | TransitDenial] = Field(
         default_factory=list,
-        description="States whose goods this state keeps out of its territory and airspace.",
+        description="States whose goods this state keeps out of its territory and airspace: a "
+        "name (every mode, every good), or {state, modes, goods} for a narrower denial, e.g. "
+        "{state: Russia, modes: [air]} for an airspace closure.",
+    )
+    hubs: list[Hub] = Field(
+        default_factory=list,
+        description="Ports, airports, border crossings: links may attach to one "
+        "(``a: Oman/Sohar``); its capacity, when given, limits what passes through it.",
     )
     economy: Economy | None = Field(None, description="Revenue and defence budget.")
     military: Military | None = Field(None, description="Forces, quality and readiness.")
@@ -384,20 +427,13 @@ class State(Sourced):
     )
 
 
-class Mode(StrEnum):
-    road = "road"
-    rail = "rail"
-    air = "air"
-    pipeline = "pipeline"
-    sea = "sea"
-
-
 DEFAULT_CARRIES: dict[str, tuple[str, ...]] = {
     "road": ("food", "fuel", "medicine", "ammunition", "arms", "cargo"),
     "rail": ("food", "fuel", "medicine", "ammunition", "arms", "cargo", "oil"),
     "air": ("medicine", "ammunition", "arms", "cargo"),
     "pipeline": ("oil",),
     "sea": COMMODITIES,
+    "river": ("food", "fuel", "medicine", "ammunition", "arms", "cargo", "oil"),
 }
 """Goods a link carries by mode when its ``carries`` is not given: crude oil moves by pipeline,
 rail or tanker, not by truck; bulk food and fuel do not fly."""
@@ -409,6 +445,7 @@ DEFAULT_PEOPLE_PER_DAY: dict[str, float] = {
     "air": 2_000.0,
     "pipeline": 0.0,
     "sea": 5_000.0,
+    "river": 2_000.0,
 }
 """People a link carries per day by mode when ``capacity_people_per_day`` is not given."""
 
@@ -424,8 +461,10 @@ class Link(Sourced):
 
     name: str
     mode: Mode
-    a: str = Field(description="One endpoint (state name).")
-    b: str = Field(description="The other endpoint (state name).")
+    a: str = Field(description="One endpoint: a state, or a hub of it as 'State/Hub'.")
+    b: str = Field(description="The other endpoint: a state, or a hub of it as 'State/Hub'.")
+    a_hub: str | None = Field(None, description="Hub of state ``a`` the link attaches to.")
+    b_hub: str | None = Field(None, description="Hub of state ``b`` the link attaches to.")
     bidirectional: bool = True
     capacity_t_per_day: Quantity
     transit_days: int = Field(1, ge=0, le=365)
@@ -450,6 +489,23 @@ class Link(Sourced):
         description="Opening it changes borders in effect (an extraterritorial corridor): states "
         "that oppose border changes grow tense toward its endpoints.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_endpoints(cls, data: Any) -> Any:
+        """``a: Oman/Sohar`` is ``a: Oman`` with ``a_hub: Sohar``: ``a`` stays a state name."""
+        if isinstance(data, dict):
+            for end in ("a", "b"):
+                value = data.get(end)
+                if isinstance(value, str) and "/" in value:
+                    state, _, hub = value.partition("/")
+                    data = {**data, end: state.strip(), f"{end}_hub": hub.strip()}
+        return data
+
+    def node(self, end: str) -> str:
+        """Routing node of an end: the state, or 'State/Hub'."""
+        state, hub = (self.a, self.a_hub) if end == "a" else (self.b, self.b_hub)
+        return f"{state}/{hub}" if hub else state
 
     def people_per_day(self) -> float:
         if self.capacity_people_per_day is not None:
@@ -615,9 +671,6 @@ class ThrottleLink(_EventBase):
     fraction: Fraction
 
 
-TransitGood = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]
-
-
 class DenyTransit(_EventBase):
     """``state`` refuses passage to goods bound for or coming from ``to`` (only ``goods`` if
     given, e.g. ``[arms]`` for a ban on military cargo)."""
@@ -626,6 +679,9 @@ class DenyTransit(_EventBase):
     state: str
     to: str
     goods: list[TransitGood] | None = None
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes, e.g. [air] to close the airspace."
+    )
 
 
 class GrantTransit(_EventBase):
@@ -635,6 +691,9 @@ class GrantTransit(_EventBase):
     state: str
     to: str
     goods: list[TransitGood] | None = None
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes, e.g. [air] to open the airspace."
+    )
 
 
 class Embargo(_EventBase):
