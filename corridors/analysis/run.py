@@ -163,8 +163,13 @@ def summarise(model: ConflictModel, seed: Any) -> dict[str, Any]:
     summary["peak_stress"] = round(max((s.peak_stress for s in sustained), default=0.0), 6)
     summary.update(_war_summary(model))
     n_spec_flows = len(model.spec.flows)
-    for name, delivered in zip(logi.flow_names[:n_spec_flows], logi.delivered_t, strict=False):
-        summary[f"flow.{name}.delivered_t"] = float(delivered)
+    in_transit = logi.in_transit_t
+    for fi, name in enumerate(logi.flow_names[:n_spec_flows]):
+        summary[f"flow.{name}.shipped_t"] = float(logi.shipped_t[fi])
+        summary[f"flow.{name}.delivered_t"] = float(logi.delivered_t[fi])
+        summary[f"flow.{name}.in_transit_t"] = float(in_transit[fi])
+        summary[f"flow.{name}.lost_t"] = float(logi.lost_t[fi])
+        summary[f"flow.{name}.unmet_t"] = float(logi.unmet_t[fi])
     for link in model.links:
         summary[f"link.{link.name}.carried_t"] = link.carried_total_t
     summary["events_logged"] = len(model.log)

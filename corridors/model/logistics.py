@@ -327,6 +327,7 @@ class Logistics:
         self._plan(demand, log=False)
         capacity = self.edge_capacity().tolist()
         shipped = self._share_paths(capacity)
+        self._plan_key, self.capacity_limited = None, {}  # the first day plans and logs
         for path, amount in zip(self.paths, shipped, strict=True):
             arriving = amount * path.route.survival
             if not arriving:
