@@ -49,6 +49,9 @@ class Commodity:
     """Its usable arcs: (other end, cost, edge) by node."""
     first_path: tuple[tuple[int, str, str], ...] = ()
     """Its cheapest route as (edge, from, to), or empty when it has none."""
+    key: object = None
+    """What identifies its arcs (same key, same arcs): lets ``assign`` remember that it found
+    no path beyond the cheapest route with the same edges full."""
 
 
 Arc = tuple[int, str, str]
@@ -62,11 +65,17 @@ def assign(
     edge_cost: Sequence[float],
     commodities: Sequence[Commodity],
     share: Share,
+    augmented: list[bool] | None = None,
+    stuck: set[object] | None = None,
 ) -> list[dict[Arc, float]]:
     """Each commodity's flow on each directed edge (see the module docstring).
 
     ``share(demand, weight, capacity, pairs)`` is the weighted progressive filling of the
-    cheapest routes (:func:`corridors.model.logistics.share_capacity` on lists)."""
+    cheapest routes (:func:`corridors.model.logistics.share_capacity` on lists). When given,
+    ``augmented`` is filled with whether each commodity went beyond its cheapest route (the
+    others' flow is that route alone, and their arcs were never asked for). ``stuck`` remembers
+    (key, first path, full edges) for which no further path existed: whether one exists depends
+    only on which edges have room, so the search is skipped when that is unchanged."""
     used = [0.0] * len(capacity)
     flows: list[dict[Arc, float]] = [{} for _ in commodities]
     members = [k for k, c in enumerate(commodities) if c.demand > 0]
@@ -82,8 +91,25 @@ def assign(
             for arc in commodities[k].first_path:
                 _push(flows[k], used, arc, shipped[j])
     # 2. the rest by successive shortest paths, one flow after another
+    if augmented is not None:
+        augmented[:] = [False] * len(commodities)
     for k in sorted(members, key=lambda k: -commodities[k].priority):
-        _augment(commodities[k], flows[k], capacity, used, edge_cost, sent[k])
+        c = commodities[k]
+        memo = None
+        if stuck is not None and c.key is not None and sent[k] < c.demand:
+            full = frozenset(
+                e
+                for e, (cap, u) in enumerate(zip(capacity, used, strict=True))
+                if cap - u <= 1e-12 * max(1.0, cap)
+            )
+            memo = (c.key, c.first_path, sent[k] > 0, full)
+            if memo in stuck:
+                continue
+        total = _augment(c, flows[k], capacity, used, edge_cost, sent[k])
+        if memo is not None and total == sent[k]:
+            stuck.add(memo)
+        if augmented is not None and total != sent[k]:
+            augmented[k] = True
     return flows
 
 

@@ -238,6 +238,23 @@ def _amount(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
+class _LazyView:
+    """A flow's :class:`FlowView`, built when the assignment first asks for its arcs (most
+    flows never need more than their cheapest route)."""
+
+    def __init__(self, logistics: Logistics, key: tuple[str, str, str]) -> None:
+        self.logistics, self.key = logistics, key
+        self.view: FlowView | None = None
+
+    def usable_arcs(self, node: str) -> list[tuple[str, float, int]]:
+        if self.view is None:
+            self.view = self.logistics._view(*self.key)
+        return self.view.usable_arcs(node)
+
+
+FULL = 1 - 1e-9
+"""An edge is full when its planned load reaches this share of its capacity."""
+
 UNLIMITED = 1e15
 """Capacity of a hub without a given throughput (finite, so the sharing stays in plain floats)."""
 
@@ -299,6 +316,7 @@ class Logistics:
         self.capacity_limited: dict[int, str] = {}
         """Flows the plan cannot serve in full, with why (logged when it starts and ends)."""
         self._route_ids: dict[str, int] = {}
+        self._labels_by_route: dict[Route, str] = {}
         self._route_names: list[str] = []
         self.pending: dict[int, np.ndarray] = {}
         """Goods in transit by arrival day index (t per flow)."""
@@ -574,6 +592,10 @@ class Logistics:
         self._new_flows.clear()
         self._routed = np.array([r is not None for r in self.routes], dtype=bool)
         self._plan_key = None  # routes changed: plan again
+        self._views: dict[tuple[str, str, str], _LazyView] = {}
+        self._stuck: set[object] = set()
+        """Flows that found no route beyond their cheapest with the same edges full."""
+        """Each flow's view of the network for the assignment, built when first needed."""
 
     # ------------------------------------------------------------------ the plan
 
@@ -582,9 +604,17 @@ class Logistics:
         when all fit, else an assignment within capacities. Kept while routes and demands stay
         the same (most days)."""
         key = (self._refreshes, tuple(demand))
-        if key == self._plan_key:
+        previous = self._plan_key
+        if key == previous:
             return
         self._plan_key = key
+        if (
+            previous is not None
+            and previous[0] == key[0]
+            and len(previous[1]) == len(demand)
+            and self._update_in_place(previous[1], demand)
+        ):
+            return
         routes = self.routes
         capacity = self.edge_capacity().tolist()
         load = [0.0] * len(capacity)
@@ -606,12 +636,59 @@ class Logistics:
         if log:
             self._log_limits(limited, demand)
         self.capacity_limited = limited
+        # What a later change of demand must not touch for the plan to be updated in place
+        self._capacity = capacity
+        self._load = [0.0] * len(capacity)
+        by_flow: dict[int, int] = {}
+        for p in paths:
+            by_flow[p.flow] = by_flow.get(p.flow, 0) + 1
+            for e in p.route.edges:
+                self._load[e] += p.amount
+        full = {
+            e
+            for e, (lo, cap) in enumerate(zip(self._load, capacity, strict=True))
+            if lo >= cap * FULL
+        }
+        self._involved = set(limited) | {
+            p.flow for p in paths if by_flow[p.flow] > 1 or not full.isdisjoint(p.route.edges)
+        }
+        self._involved_edges = full | {
+            e for p in paths if p.flow in self._involved for e in p.route.edges
+        }
+
+    def _update_in_place(self, before: tuple[float, ...], demand: list[float]) -> bool:
+        """Most days only some flows' demands change (arms deliveries as budgets allow), on
+        routes far from any bottleneck. When every changed flow is on one route that touches no
+        full edge and no edge of a flow that is capacity-limited or split, and still fits with
+        room to spare, the assignment would change that flow's amount alone: change it here."""
+        changed = [i for i, (a, b) in enumerate(zip(before, demand, strict=True)) if a != b]
+        load = list(self._load)
+        for fi in changed:
+            route = self.routes[fi]
+            if route is None:
+                continue
+            if fi in self._involved or not self._involved_edges.isdisjoint(route.edges):
+                return False
+            for e in route.edges:
+                load[e] += demand[fi] - before[fi]
+                if load[e] >= self._capacity[e] * FULL:
+                    return False
+        self._load = load
+        paths = [p for p in self.paths if demand[p.flow] > 0 and p.flow not in changed]
+        paths += [
+            PlannedPath(fi, self.routes[fi], demand[fi])  # type: ignore[arg-type]
+            for fi in changed
+            if self.routes[fi] is not None and demand[fi] > 0
+        ]
+        paths.sort(key=lambda p: p.flow)  # flows in scenario order, as a fresh plan lists them
+        self._set_paths(paths, demand)
+        return True
 
     def _assign(
         self, demand: list[float], capacity: list[float]
     ) -> tuple[list[PlannedPath], dict[int, str]]:
         """Assignment within capacities (:func:`corridors.model.assignment.assign`)."""
-        views: dict[tuple[str, str, str], FlowView] = {}
+        views = self._views
         commodities: list[Commodity] = []
         index: list[int] = []
         for fi, route in enumerate(self.routes):
@@ -621,7 +698,7 @@ class Logistics:
             key = (spec.origin, spec.destination, spec.commodity)
             view = views.get(key)
             if view is None:
-                view = views[key] = self._view(*key)
+                view = views[key] = _LazyView(self, key)
             first = tuple(
                 (e, u, v)
                 for e, (u, v) in zip(route.edges, itertools.pairwise(route.nodes), strict=True)
@@ -634,16 +711,25 @@ class Logistics:
                     priority=self._priorities[fi],
                     arcs=view,
                     first_path=first,
+                    key=key,
                 )
             )
             index.append(fi)
-        flows = assign(capacity, self.edge_cost, commodities, _share_or_arrays)
+        augmented: list[bool] = []
+        flows = assign(
+            capacity, self.edge_cost, commodities, _share_or_arrays, augmented, self._stuck
+        )
         used = [0.0] * len(capacity)
         paths: list[PlannedPath] = []
         limited: dict[int, str] = {}
-        for fi, commodity, flow in zip(index, commodities, flows, strict=True):
+        for fi, commodity, flow, more in zip(index, commodities, flows, augmented, strict=True):
             for (e, _, _), amount in flow.items():
                 used[e] += amount
+            if not more:  # its cheapest route only
+                amount = flow[commodity.first_path[0]] if flow else 0.0
+                if amount > 0:
+                    paths.append(PlannedPath(fi, self.routes[fi], amount))  # type: ignore[arg-type]
+                continue
             found = []
             for arcs, amount in decompose(
                 flow, commodity.source, commodity.sink, 1e-12 * commodity.demand
@@ -719,7 +805,11 @@ class Logistics:
     def _path_label(self, k: int) -> str:
         label = self._path_labels.get(k)
         if label is None:
-            label = self._path_labels[k] = self.describe_route(self.paths[k].route)
+            route = self.paths[k].route
+            label = self._labels_by_route.get(route)
+            if label is None:
+                label = self._labels_by_route[route] = self.describe_route(route)
+            self._path_labels[k] = label
         return label
 
     def _route_id(self, k: int) -> int:
