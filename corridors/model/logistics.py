@@ -308,7 +308,7 @@ class Logistics:
         self.lost_t = np.zeros(n)
         self.shipped_today_t = np.zeros(n)
         self.delivered_today_t = np.zeros(n)
-        self.unmet_t = np.zeros(n)
+        self._unmet: list[float] = [0.0] * n
         """Demand of active flows not shipped (no route, no capacity, no stock)."""
         self.paths: list[PlannedPath] = []
         """Today's plan: the routes each flow uses and the amounts planned on them."""
@@ -377,6 +377,7 @@ class Logistics:
         self._commodities: list[str] = [f.commodity for f in specs]
         self._tracked = [i for i, f in enumerate(specs) if getattr(f, "track_routes", False)]
         """Flows whose deliveries are accounted by route."""
+        self._tracked_set = set(self._tracked)
         self._start_days = set(self.first_day.tolist())
         self._priorities: list[float] = self.priority.tolist()
         self._first_days: list[int] = self.first_day.tolist()
@@ -411,12 +412,12 @@ class Logistics:
             "lost_t",
             "shipped_today_t",
             "delivered_today_t",
-            "unmet_t",
         ):
             setattr(self, name, np.append(getattr(self, name), 0.0))
         for due, bucket in self.pending.items():
             self.pending[due] = np.append(bucket, 0.0)
         self.routes.append(None)
+        self._unmet.append(0.0)
         self.no_route_reason.append("")
         self._load_flow_arrays()
         self._route_version = -2  # routes must be recomputed, but this is not the start
@@ -436,6 +437,11 @@ class Logistics:
         if route is None:
             return "no route"
         return f"{route.describe()} via " + " + ".join(self.links[i].name for i in route.links)
+
+    @property
+    def unmet_t(self) -> np.ndarray:
+        """Per flow, demand while active that was not shipped (no route, capacity or stock)."""
+        return np.array(self._unmet, dtype=float)
 
     @property
     def in_transit_t(self) -> np.ndarray:
@@ -591,6 +597,7 @@ class Logistics:
             self.routes[fi] = new
         self._new_flows.clear()
         self._routed = np.array([r is not None for r in self.routes], dtype=bool)
+        self._all_routed = bool(self._routed.all())
         self._plan_key = None  # routes changed: plan again
         self._views: dict[tuple[str, str, str], _LazyView] = {}
         self._stuck: set[object] = set()
@@ -784,6 +791,8 @@ class Logistics:
         planned = [0.0] * len(demand)
         for p in paths:
             planned[p.flow] += p.amount
+        self._split = len({p.flow for p in paths}) < len(paths)
+        """Whether some flow uses several routes."""
         scale = [d / t if t > 0 else 1.0 for d, t in zip(demand, planned, strict=True)]
         self._path_flow: list[int] = [p.flow for p in paths]
         self._path_amount: list[float] = [
@@ -937,9 +946,14 @@ class Logistics:
                 self.quantity.tolist(), self._first_days, self._last_days, strict=True
             )
         ]
-        demand = [
-            q if route is not None else 0.0 for q, route in zip(wanted, self.routes, strict=True)
-        ]
+        demand = (
+            wanted
+            if self._all_routed
+            else [
+                q if route is not None else 0.0
+                for q, route in zip(wanted, self.routes, strict=True)
+            ]
+        )
         demand = self._limit_by_origin_stock(demand)
         self._plan(demand)
 
@@ -991,7 +1005,10 @@ class Logistics:
         self.shipped_today_t = shipped
         self.shipped_t += shipped
         self.lost_t += np.array(lost_t, dtype=float)
-        self.unmet_t += np.array(wanted, dtype=float) - shipped
+        unmet = self._unmet
+        for fidx, (want, got) in enumerate(zip(wanted, shipped_t, strict=True)):
+            if want != got:
+                unmet[fidx] += want - got
         origins, commodities = self._origins, self._commodities
         for fidx, amount in enumerate(shipped_t):
             if amount:
@@ -1001,16 +1018,17 @@ class Logistics:
         # holds to the bit for a flow on one path and to rounding on several).
         left = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
         last_path: dict[int, int] = {}
-        for k, amount in enumerate(path_shipped):
-            if amount > 0:
-                last_path[path_flow[k]] = k
+        if self._split:
+            for k, amount in enumerate(path_shipped):
+                if amount > 0:
+                    last_path[path_flow[k]] = k
         transit = self._path_transit
         by_transit: dict[int, list[tuple[int, float]]] = {}
         for k, amount in enumerate(path_shipped):
             if amount <= 0:
                 continue
             fidx = path_flow[k]
-            if last_path[fidx] == k:
+            if not self._split or last_path[fidx] == k:
                 part = left[fidx]
             else:
                 part = amount - amount * loss[k] if goods else amount
@@ -1024,7 +1042,7 @@ class Logistics:
             for k, part in by_transit[days]:
                 bucket[path_flow[k]] += part
         if self._tracked:
-            tracked = set(self._tracked)
+            tracked = self._tracked_set
             for days in sorted(by_transit):
                 for k, part in by_transit[days]:
                     fidx = path_flow[k]
