@@ -88,12 +88,15 @@ def _transit(model: ConflictModel, event: Any) -> Outcome:
     model.network_changed()
     verb = "grants" if allow else "denies"
     what = ", ".join(event.goods) if event.goods else "goods"
-    how = f" by {', '.join(modes)}" if modes else ""
     if modes == ["air"]:
-        how = " through its airspace"
+        message = f"{state.name} {verb} transit through its airspace to {what} for or from "
+    elif modes:
+        message = f"{state.name} {verb} transit by {' and '.join(modes)} to {what} for or from "
+    else:
+        message = f"{state.name} {verb} transit to {what} for or from "
     return (
         state.name,
-        f"{state.name} {verb} transit{how} to {what} for or from {target.name}",
+        message + target.name,
         {"to": target.name, **({"modes": modes} if modes else {})},
     )
 
