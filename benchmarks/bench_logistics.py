@@ -49,7 +49,7 @@ def measure(what: str, smoke: bool) -> dict[str, Any]:
             model.step()
         out["us_per_step"] = (time.process_time() - t0) / model.steps * 1e6
     elif what.startswith("sweep"):
-        runs = 20 if smoke else SWEEP_RUNS // 2  # each side runs twice, alternating: 1,000 in all
+        runs = 5 if smoke else SWEEP_RUNS // 2  # each side runs twice, alternating: 1,000 in all
         first = int(what.split(":")[1])
         scenario = load_scenario(SCENARIO)
         t0 = time.process_time()

@@ -12,10 +12,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
-MODULES = ["bench_step", "bench_sweep", "bench_bigsweep", "bench_scaling", "bench_app"]
+MODULES = [
+    "bench_step",
+    "bench_sweep",
+    "bench_bigsweep",
+    "bench_scaling",
+    "bench_app",
+    "bench_logistics",
+]
 
 
-GROUPS = ["step,sweep,scaling", "bigsweep,app"]
+GROUPS = ["step,sweep,scaling", "bigsweep,app", "logistics"]
 """Run side by side: the second mostly waits for the servers and sweeps it starts."""
 
 

@@ -26,7 +26,7 @@ from corridors.scenarios import Scenario, load_scenario
 DEFAULT_SCENARIO = "lachin-2023"
 ROUTING_PATHS = frozenset({"parameters.hostile_transit_threshold"})
 """Parameters that change which routes are permitted."""
-ROUTING_STATE_FIELDS = frozenset({"relations", "denies_transit_to"})
+ROUTING_STATE_FIELDS = frozenset({"relations", "denies_transit_to", "hubs"})
 """State fields that change which routes are permitted."""
 
 
@@ -272,6 +272,9 @@ class ConflictModel(mesa.Model):
                 link.mode = str(link.spec.mode)
             elif attr == "crosses":
                 link.crosses = tuple(value)
+            elif attr in ("a", "b", "a_hub", "b_hub"):
+                link.a, link.b = link.spec.a, link.spec.b
+                link.a_node, link.b_node = link.spec.node("a"), link.spec.node("b")
             elif attr == "status":
                 link.status = str(value)
             elif hasattr(link, attr):

@@ -287,14 +287,7 @@ class Logistics:
         """``t`` for goods; ``people`` for displacement (link capacity in people per day)."""
         self.links: list[SupplyLink] = list(model.links)
         self.link_index = {lk.name: i for i, lk in enumerate(self.links)}
-        self.hubs: list[HubEdge] = [
-            HubEdge(st.name, hub.name, hub.capacity_t_per_day, hub.capacity_people_per_day)
-            for st in model.spec.states
-            for hub in st.hubs
-        ]
-        """Hub passages: routing edges after the links (index ``len(links) + h``)."""
-        self.edge_names = [lk.name for lk in self.links] + [f"hub {h.node}" for h in self.hubs]
-        self.edge_cost = [link_cost(lk) for lk in self.links] + [0.0] * len(self.hubs)
+        self._load_hubs()
         self.flow_specs: list[Any] = list(model.spec.flows if flows is None else flows)
         self.flow_names = [f.name for f in self.flow_specs]
         n = len(self.flow_specs)
@@ -335,6 +328,17 @@ class Logistics:
         self._load_flow_arrays()
         self.refresh_routes()
         self._fill_pipeline()
+
+    def _load_hubs(self) -> None:
+        """Hub passages from the scenario (again when an event changes a state's hubs)."""
+        self.hubs: list[HubEdge] = [
+            HubEdge(st.name, hub.name, hub.capacity_t_per_day, hub.capacity_people_per_day)
+            for st in self.model.spec.states
+            for hub in st.hubs
+        ]
+        """Hub passages: routing edges after the links (index ``len(links) + h``)."""
+        self.edge_names = [lk.name for lk in self.links] + [f"hub {h.node}" for h in self.hubs]
+        self.edge_cost = [link_cost(lk) for lk in self.links] + [0.0] * len(self.hubs)
 
     def _fill_pipeline(self) -> None:
         """Goods already on their way at the start, as if each flow active on day 0 had been
@@ -385,6 +389,7 @@ class Logistics:
 
     def flows_changed(self) -> None:
         self._load_flow_arrays()
+        self._plan_key = None  # priorities may have changed: plan again
 
     def nominal_capacity(self) -> np.ndarray:
         """Each link's capacity today before day-to-day variability (t or people per day)."""
@@ -553,6 +558,7 @@ class Logistics:
         first = self._route_version == -1
         self._route_version = self.model.network_version
         self._refreshes += 1
+        self._load_hubs()  # also picks up a link's changed transit days (its cost)
         previous, self._networks = self._networks, {}
         for commodity in {flow.commodity for flow in self.flow_specs}:
             self._network(commodity)
