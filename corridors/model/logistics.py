@@ -687,6 +687,17 @@ class Logistics:
                 if load[e] >= self._capacity[e] * FULL:
                     return False
         self._load = load
+        where = self._path_of
+        if all(fi in where and demand[fi] > 0 for fi in changed if self.routes[fi] is not None):
+            # the same routes, new amounts: change them where they are
+            for fi in changed:
+                k = where.get(fi)
+                if k is None:
+                    continue
+                self.paths[k] = PlannedPath(fi, self.paths[k].route, demand[fi])
+                self._path_amount[k] = demand[fi]
+                self._path_weight[k] = self._priorities[fi] * demand[fi]
+            return True
         paths = [p for p in self.paths if demand[p.flow] > 0 and p.flow not in changed]
         paths += [
             PlannedPath(fi, self.routes[fi], demand[fi])  # type: ignore[arg-type]
@@ -799,6 +810,8 @@ class Logistics:
             planned[p.flow] += p.amount
         self._split = len({p.flow for p in paths}) < len(paths)
         """Whether some flow uses several routes."""
+        self._path_of = {p.flow: k for k, p in enumerate(paths)}
+        """Path of each flow (its last, for a split flow: only unsplit flows are looked up)."""
         scale = [d / t if t > 0 else 1.0 for d, t in zip(demand, planned, strict=True)]
         self._path_flow: list[int] = [p.flow for p in paths]
         self._path_amount: list[float] = [
@@ -953,7 +966,7 @@ class Logistics:
             )
         ]
         demand = (
-            wanted
+            list(wanted)  # the stock limit below changes demand, not what was wanted
             if self._all_routed
             else [
                 q if route is not None else 0.0
