@@ -569,3 +569,15 @@ def test_summary_has_shipped_delivered_in_transit_lost_and_unmet_per_flow() -> N
     assert got["shipped_t"] == pytest.approx(
         got["delivered_t"] + got["in_transit_t"] + got["lost_t"]
     )
+
+
+def test_unmet_counts_what_the_origin_stock_could_not_supply() -> None:
+    """A: 30 t of cargo in stock, 20 t/day wanted over a 100 t/day road: 20 + 10 shipped, then
+    nothing; unmet 0 + 10 + 20 + 20."""
+    a = {"name": "A", "code": "XA", "lat": 0.0, "lon": 0.0, "stocks": {"cargo": {"initial_t": 30}}}
+    links = [{"name": "road", "a": "A", "b": "B", "capacity_t_per_day": 100, "transit_days": 0}]
+    model = ConflictModel(scenario([a, "B"], links, [flow("f", "A", "B", 20)], days=4), rng=0)
+    while model.running:
+        model.step()
+    assert model.logistics.unmet_t[0] == pytest.approx(50.0)
+    assert model.logistics.shipped_t[0] == pytest.approx(30.0)
