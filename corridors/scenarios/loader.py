@@ -534,8 +534,10 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
 
     hubs_of = {s.name: {h.name for h in s.hubs} for s in sc.states}
     for i, lk in enumerate(sc.links):
-        check_state(("links", i, "a"), lk.a)
-        check_state(("links", i, "b"), lk.b)
+        for end, state, hub in (("a", lk.a, lk.a_hub), ("b", lk.b, lk.b_hub)):
+            # 'State/Hub' with an unknown state: report the name as written
+            unknown = hub is not None and state not in state_names
+            check_state(("links", i, end), f"{state}/{hub}" if unknown else state)
         for end, state, hub in (("a", lk.a, lk.a_hub), ("b", lk.b, lk.b_hub)):
             if hub is not None and state in hubs_of and hub not in hubs_of[state]:
                 known = ", ".join(sorted(hubs_of[state])) or "none"
