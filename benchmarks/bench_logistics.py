@@ -49,7 +49,7 @@ def measure(what: str, smoke: bool) -> dict[str, Any]:
             model.step()
         out["us_per_step"] = (time.process_time() - t0) / model.steps * 1e6
     elif what.startswith("sweep"):
-        runs = 5 if smoke else SWEEP_RUNS // 2  # each side runs twice, alternating: 1,000 in all
+        runs = 3 if smoke else SWEEP_RUNS // 2  # each side runs twice, alternating: 1,000 in all
         first = int(what.split(":")[1])
         scenario = load_scenario(SCENARIO)
         t0 = time.process_time()
@@ -103,12 +103,12 @@ def run(smoke: bool = False) -> dict[str, Any]:
             tar.extractall(tmp, filter="data")
         sides = {"now": None, "before": tmp}
         step: dict[str, list[float]] = {"now": [], "before": []}
-        for _ in range(2 if smoke else 5):
+        for _ in range(1 if smoke else 5):
             for side, path in sides.items():
                 step[side].append(_child("step", smoke, path)["us_per_step"])
         sweep: dict[str, float] = {"now": 0.0, "before": 0.0}
         runs = 0
-        for half in range(2):
+        for half in range(1 if smoke else 2):
             for side, path in sides.items():
                 got = _child(f"sweep:{half * 10_000}", smoke, path)
                 sweep[side] += got["seconds"]
