@@ -565,6 +565,14 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     f"'{ev.state}' sells no arms (it has no "
                     "'arms_supplier' section), so it cannot embargo any",
                 )
+        if isinstance(ev, schema.OrderOffensive):
+            claimant = next((st for st in sc.states if st.name == ev.state), None)
+            if claimant is not None and all(c.target != ev.to for c in claimant.claims):
+                add(
+                    ("events", i, "to"),
+                    f"'{ev.state}' has no claim on '{ev.to}' (no 'claims' entry with that "
+                    "target), so it has no offensive to order",
+                )
         if isinstance(ev, schema.SetParameter):
             message = _set_parameter_problem(sc, ev.path, ev.value)
             if message is not None:
