@@ -13,12 +13,13 @@ from corridors.app.compare import Compare
 from corridors.app.controls import Inspector, InterventionPanel, RunControls, ScenarioPanel
 from corridors.app.downloads import Downloads
 from corridors.app.map import Map
+from corridors.app.room_page import RoomPage, RoomsTab
 from corridors.app.session import Session
 from corridors.app.sweep import SweepExplorer
 from corridors.app.teaching import Teaching
 from corridors.app.timeline import Timeline
 
-TABS = ("Run", "Compare", "Sweeps", "Teach", "Downloads")
+TABS = ("Run", "Compare", "Sweeps", "Teach", "Downloads", "Rooms")
 
 CSS = """
 .corridors-app { padding: 8px 12px; }
@@ -81,6 +82,21 @@ def Page(session: Session | None = None):
                         Teaching(session, view)
                     with solara.lab.Tab("Downloads"):
                         Downloads(session, view)
+                    with solara.lab.Tab("Rooms"):
+                        RoomsTab()
+
+
+@solara.component
+def Layout(children=()):
+    """No app bar or route tabs around the pages: each page lays itself out."""
+    solara.Column(children=list(children), style={"padding": "0"})
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="Corridors"),
+    solara.Route(path="room", component=RoomPage, label="Room"),
+]
+"""``/`` is the simulator; ``/room?c=CODE&t=TOKEN`` a classroom room's pages."""
 
 
 @solara.component
