@@ -169,7 +169,7 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser)
         ana.locator(".room-action button", has_text="order_offensive").wait_for()
         assert ben.locator(".room-action button", has_text="order_offensive").count() == 0
         ben.locator(".room-action button", has_text=re.compile(r"^\s*close_link\s*$")).click()
-        ben_links = ben.locator(".room-target").inner_text()
+        ben_links = ben.locator(".room-target").text_content()
         assert "lachin" in ben_links and "israel_azerbaijan_air" not in ben_links
         assert ben.locator(".room-advance").count() == 0  # no teacher controls
 
@@ -223,7 +223,10 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser)
         ana.locator(".room-timeline", has_text="Still waiting").wait_for()
         shot(ben, "room-student-armenia.png")
         for guard in (tguard, aguard, bguard):
-            guard.failed = [f for f in guard.failed if "/_solara/" not in f]
+            # reloads and the restart abort the old page's kernel and websocket requests
+            guard.failed = [
+                f for f in guard.failed if "/jupyter/api/kernels" not in f and "/_solara/" not in f
+            ]
             guard.check()
     except Exception:
         for i, context in enumerate(contexts):
