@@ -140,7 +140,7 @@ def advance(teacher, n: int, day: int) -> None:
     turn(teacher, n, day)
 
 
-def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser):  # noqa: F811
+def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser, tmp_path):  # noqa: F811
     contexts = []
     try:
         # the teacher opens a room from the app's Rooms tab
@@ -222,6 +222,19 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser)
             turn(page, 5, 28)
         ana.locator(".room-timeline", has_text="Still waiting").wait_for()
         shot(ben, "room-student-armenia.png")
+
+        # debrief: the class against the record and the model alone; the run as a scenario
+        seeds = teacher.locator(".room-debrief input").first
+        seeds.fill("3")
+        seeds.press("Enter")
+        teacher.locator(".room-debrief-run").click()
+        teacher.locator(".room-debrief-class", has_text="offensive 2022-12-").wait_for()
+        teacher.get_by_text("over 3 seeds").wait_for()
+        with teacher.expect_download() as download:
+            teacher.get_by_text("Download the class's run as a scenario").click()
+        overlay = tmp_path / download.value.suggested_filename
+        download.value.save_as(overlay)
+        shot(teacher, "room-debrief.png")
         for guard in (tguard, aguard, bguard):
             # reloads and the restart abort the old page's kernel and websocket requests
             guard.failed = [
@@ -239,3 +252,8 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser)
     # the log on disk holds the whole session: four turns played
     log = next(server.rooms_dir.glob("*.jsonl")).read_text().splitlines()
     assert sum('"op": "advance"' in line for line in log) == 4
+    from corridors.scenarios import load_scenario
+
+    spec = load_scenario(overlay)  # `corridors run` replays it
+    assert any(ev.action == "order_offensive" and ev.actor == AZE for ev in spec.events)
+    assert any(ev.action == "close_link" and ev.link == "lachin" for ev in spec.events)

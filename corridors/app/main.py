@@ -93,7 +93,7 @@ def Layout(children=()):
 
 
 routes = [
-    solara.Route(path="/", component=Page, label="Corridors"),
+    solara.Route(path="/", component=Page, label="Corridors", layout=Layout),
     solara.Route(path="room", component=RoomPage, label="Room"),
 ]
 """``/`` is the simulator; ``/room?c=CODE&t=TOKEN`` a classroom room's pages."""
