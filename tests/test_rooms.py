@@ -117,6 +117,12 @@ def test_roles_tokens_and_teacher_controls(room):
     # the teacher's assignment moves a state role from one participant to another
     r.assign(teacher, r.participant(obs).pid, ARM)
     assert r.participant(obs).role == ARM and r.participant(arm).role is None
+    # a removed player's token stops working and its pending decisions are dropped
+    r.submit(aze, [{"action": "close_link", "link": "lachin"}], "why")
+    r.remove(teacher, r.participant(aze).pid)
+    assert AZE not in r.pending and r.participant(aze) is None
+    with pytest.raises(RoomError, match="not in the room"):
+        r.view_for(aze)
     r.settings(teacher, free_pick=False)
     with pytest.raises(RoomError, match="teacher assigns"):
         r.pick(arm, RUS)

@@ -394,7 +394,9 @@ class Room:
         elif op == "role":
             self.participants[record["pid"]].role = record["role"]
         elif op == "remove":
-            self.participants.pop(record["pid"], None)
+            gone = self.participants.pop(record["pid"], None)
+            if gone is not None and gone.role in self.pending:
+                del self.pending[gone.role]  # a removed player's pending decisions go too
         elif op == "settings":
             self.free_pick = bool(record["free_pick"])
             self.auto_when_all = bool(record["auto_when_all"])
