@@ -419,6 +419,13 @@ def DecisionForm(room: Room, token: str, view: dict[str, Any], error):
     statement = solara.use_reactive("")
     sub = view["submission"]
 
+    def new_turn() -> None:  # a played turn's drafts are not the next turn's
+        drafts.set([])
+        reason.set("")
+        statement.set("")
+
+    solara.use_effect(new_turn, [view["turn"]])
+
     choices = {
         "close_link": powers["links"],
         "open_link": powers["links"],
