@@ -26,7 +26,7 @@ MAX_MESSAGE = 2_000
 def error_text(exc: BaseException) -> str:
     """The message for an error a user can fix; a generic line for anything else."""
     if isinstance(exc, ScenarioError):
-        text = exc.report()
+        text = exc.report() or str(exc)
     elif isinstance(exc, ValidationError):
         text = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}: {e['msg']}"

@@ -107,7 +107,9 @@ def save_upload(
     if not filename.lower().endswith(SUFFIXES):
         raise _refuse(filename, "upload a scenario file ending in .yaml or .yml")
     cap = limits.MAX_UPLOAD_BYTES
-    if not isinstance(size, int) or size > cap:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise _refuse(filename, "the browser sent no valid file size")
+    if size > cap:
         raise _refuse(filename, f"file is {size:,} bytes; the limit is {cap:,} bytes")
     data = read(cap + 1)
     if len(data) > cap:
