@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from corridors.scenarios import schema
 
-BASE_FIELDS = frozenset({"date", "name", "actor", "reason", "sources", "action"})
+BASE_FIELDS = frozenset({"date", "name", "actor", "reason", "source", "sources", "action"})
 """Fields every event has; the panel shows actor and reason separately."""
 
 STATE_FIELD_NAMES = frozenset(
