@@ -113,6 +113,22 @@ def App(session: Session | None = None):
 
 
 @solara.component
+def RoomRoute():
+    """A room's page, once this browser session has a seat (as :func:`Page`)."""
+    seated = solara.use_memo(SEATS.take, [])
+
+    def give_back():
+        return SEATS.give_back if seated else None
+
+    solara.use_effect(give_back, [])
+    if not seated:
+        solara.Title("Corridors")
+        solara.Error(FULL_MESSAGE.format(n=max_sessions()), classes=["corridors-full"])
+        return
+    RoomPage()
+
+
+@solara.component
 def Layout(children=()):
     """No app bar or route tabs around the pages: each page lays itself out."""
     solara.Column(children=list(children), style={"padding": "0"})
@@ -120,7 +136,7 @@ def Layout(children=()):
 
 routes = [
     solara.Route(path="/", component=Page, label="Corridors", layout=Layout),
-    solara.Route(path="room", component=RoomPage, label="Room"),
+    solara.Route(path="room", component=RoomRoute, label="Room"),
 ]
 """``/`` is the simulator; ``/room?c=CODE&t=TOKEN`` a classroom room's pages."""
 

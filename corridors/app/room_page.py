@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 import solara
 
 from corridors.app import rooms
+from corridors.app.errors import error_text
+from corridors.app.limits import heavy_work
 from corridors.app.rooms import OBSERVER, Room, RoomError
 from corridors.scenarios import builtin_names
 
@@ -139,8 +141,8 @@ def RoomsTab():
             room, token = rooms.default_store().open_room(
                 scenario.value, seed.value, turn_days.value, free_pick.value
             )
-        except RoomError as exc:
-            error.set(str(exc))
+        except Exception as exc:
+            error.set(error_text(exc))
             return
         error.set("")
         opened.set((room.code, token))
@@ -184,8 +186,8 @@ def JoinForm(code: str | None):
         try:
             room = rooms.default_store().get(typed.value)
             _, token = room.join(name.value)
-        except RoomError as exc:
-            error.set(str(exc))
+        except Exception as exc:
+            error.set(error_text(exc))
             return
         error.set("")
         joined.set((room.code, token))
@@ -326,8 +328,8 @@ def StudentView(room: Room, token: str):
                     try:
                         room.pick(token, r)
                         error.set("")
-                    except RoomError as exc:
-                        error.set(str(exc))
+                    except Exception as exc:
+                        error.set(error_text(exc))
 
                 with solara.Row(style={"flex-wrap": "wrap"}):
                     for r in view["roles"]:
@@ -454,8 +456,8 @@ def DecisionForm(room: Room, token: str, view: dict[str, Any], error):
     def submit() -> None:
         try:
             room.submit(token, drafts.value, reason.value, statement.value)
-        except RoomError as exc:
-            error.set(str(exc))
+        except Exception as exc:
+            error.set(error_text(exc))
             return
         error.set("")
 
@@ -525,12 +527,14 @@ def TeacherView(room: Room, token: str):
     error = solara.use_reactive("")
 
     def guarded(fn):
+        """Run a teacher's action; any error becomes one line (never a traceback)."""
+
         def run(*args: Any) -> None:
             try:
                 fn(*args)
                 error.set("")
-            except RoomError as exc:
-                error.set(str(exc))
+            except Exception as exc:
+                error.set(error_text(exc))
 
         return run
 
@@ -696,10 +700,11 @@ def Debrief(room: Room, token: str):
     def run() -> None:
         busy.set(True)
         try:
-            result.set(rooms.debrief(room, seeds.value))
+            with heavy_work():  # shared with the Compare tab: refused when the server is busy
+                result.set(rooms.debrief(room, seeds.value))
             error.set("")
-        except RoomError as exc:
-            error.set(str(exc))
+        except Exception as exc:
+            error.set(error_text(exc))
         finally:
             busy.set(False)
 
