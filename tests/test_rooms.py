@@ -257,13 +257,18 @@ def test_the_overlay_replays_the_class_run(store, tmp_path):
 
 
 def test_debrief_compares_with_the_record_and_the_model_alone(room):
-    r, teacher, *_ = room
+    r, teacher, aze, *_ = room
+    r.submit(aze, [{"action": "close_link", "link": "lachin"}], "pressure")
     r.advance(teacher)
     out = rooms.debrief(r, seeds=3)
     assert out["model"]["seeds"] == 3 and out["model"]["days"] == 7
     assert 0 <= out["model"]["share_same_outcome"] <= 1
     assert out["class"]["outcome"] == "no offensive"
     assert any(row["target"] == "offensive" for row in out["record"])
+    rows = out["timeline"]
+    assert any("throttle link lachin" in r["record"] for r in rows)  # the record's blockade
+    assert any(r["class"] == "Azerbaijan: close link lachin (pressure)" for r in rows)
+    assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
     with pytest.raises(RoomError):
         rooms.debrief(r, seeds=10_000)
 

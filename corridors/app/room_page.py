@@ -754,6 +754,12 @@ def Debrief(room: Room, token: str):
                 )
                 + "."
             )
+            if out["timeline"]:
+                _table(
+                    [[r["date"], r["record"], r["class"]] for r in out["timeline"]],
+                    ["date", "on record (the scenario's events)", "the class"],
+                    "room-debrief-timeline",
+                )
             if out["record"]:
                 _table(
                     [[r["target"], r["record"], r["class"], r["source"]] for r in out["record"]],

@@ -912,6 +912,32 @@ def debrief(room: Room, seeds: int = 20) -> dict[str, Any]:
                     "source": target.source,
                 }
             )
+    timeline = []  # the record's events and the class's decisions, side by side by date
+    for ev in spec.events:
+        subject = getattr(ev, "link", None) or getattr(ev, "to", None) or ""
+        timeline.append(
+            {
+                "date": ev.date.isoformat(),
+                "record": f"{ev.actor or '—'}: {ev.action.replace('_', ' ')} {subject}"
+                + (f" ({ev.reason})" if ev.reason else ""),
+                "class": "",
+            }
+        )
+    with room.lock:
+        played = [e for e in room.applied if e.get("actor") in {s.name for s in spec.states}]
+        for e in played:
+            if e["action"] == "order_offensive" and e.get("order") != "launch":
+                continue
+            subject = e.get("link") or e.get("to") or ""
+            timeline.append(
+                {
+                    "date": e["date"],
+                    "record": "",
+                    "class": f"{e['actor']}: {e['action'].replace('_', ' ')} {subject}"
+                    + (f" ({e['reason']})" if e.get("reason") else ""),
+                }
+            )
+    timeline.sort(key=lambda row: row["date"])
     ours = outcome_of(mine)
     same = 0
     dates = []
@@ -934,6 +960,7 @@ def debrief(room: Room, seeds: int = 20) -> dict[str, Any]:
             "displaced": mine.get("displaced"),
         },
         "record": record,
+        "timeline": timeline,
         "model": {
             "seeds": seeds,
             "days": day,
