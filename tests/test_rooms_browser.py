@@ -202,6 +202,7 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser,
         advance(teacher, 3, 14)
 
         # turn 3, then the server restarts with a submission pending
+        turn(ana, 3, 14)  # (a new turn empties the form: draft once it has arrived)
         decide(ana, "order_offensive", "Nagorno-Karabakh", "Strike before the arms arrive")
         server.stop()
         server.start()
@@ -216,6 +217,7 @@ def test_a_class_plays_four_turns_through_reloads_and_a_restart(server, browser,
         advance(teacher, 4, 21)
 
         # turn 4
+        turn(ben, 4, 21)
         submit(ben, "", "Still waiting.")
         advance(teacher, 5, 28)
         for page in (ana, ben):

@@ -1024,6 +1024,7 @@ class RoomStore:
         room = Room(records[0], log)
         for record in records[1:]:
             room.apply(record)
+        room.turn_started = time.time()  # a timer restarts with the server, never fires at once
         return room
 
     def open_room(
