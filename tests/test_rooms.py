@@ -305,3 +305,49 @@ def test_bad_input_to_the_store(store):
         r.inject(teacher, {"action": "set_parameter", "path": "meta.title", "value": "x"})
     with pytest.raises(RoomError):
         r.inject(teacher, {"action": "close_link", "link": "nowhere"})
+
+
+# ---------------------------------------------------------------------------- pages, no browser
+
+
+def text_of(box, walk) -> str:
+    out = []
+    for w in walk(box):
+        for attr in ("value", "children"):
+            value = getattr(w, attr, None)
+            items = value if isinstance(value, list | tuple) else [value]
+            out += [x for x in items if isinstance(x, str)]
+    return " ".join(out)
+
+
+def test_pages_render_the_engine(store, monkeypatch):
+    solara = pytest.importorskip("solara")
+    from test_app import button, by_class, walk
+
+    from corridors.app import room_page
+
+    monkeypatch.setattr(rooms, "_STORE", store)
+    box, rc = solara.render(room_page.RoomsTab(), handle_error=False)
+    button(box, "Open a room").click()
+    assert len(store.rooms) == 1
+    (room,) = store.rooms.values()
+    link = by_class(box, "room-teacher-link")[0].attributes["href"]
+    assert link.startswith(f"/room?c={room.code}&t=")
+    teacher = link.split("&t=")[1]
+    assert room.is_teacher(teacher)
+    rc.close()
+
+    _, ana = room.join("Ana")
+    room.pick(ana, AZE)
+    box, rc = solara.render(room_page.StudentView(room, ana), handle_error=False)
+    assert "You are Ana, playing Azerbaijan" in text_of(box, walk)
+    button(box, "Submit for this turn").click()  # no decision, no reason: allowed
+    assert AZE in room.pending
+    rc.close()
+
+    box, rc = solara.render(room_page.TeacherView(room, teacher), handle_error=False)
+    assert room.code in text_of(box, walk)
+    assert "<svg" in "".join(w.unsafe_innerHTML or "" for w in by_class(box, "room-qr"))
+    button(box, "Play the turn (7 days)").click()
+    assert room.turn == 1 and room.model.steps == 7
+    rc.close()
