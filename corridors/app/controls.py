@@ -107,13 +107,14 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
                 dense=True,
                 classes=["corridors-days"],
             )
-        solara.InputTextArea(
-            "Overrides (PATH=VALUE per line)",
-            value=overrides_text.value,
-            on_value=apply_overrides,
-            rows=2,
-            continuous_update=False,
-        )
+        with solara.Column(gap="0px", classes=["corridors-overrides"]):
+            solara.InputTextArea(
+                "Overrides (PATH=VALUE per line)",
+                value=overrides_text.value,
+                on_value=apply_overrides,
+                rows=2,
+                continuous_update=False,
+            )
         if error.value:
             solara.Error(error.value, dense=True, classes=["corridors-scenario-error"])
 

@@ -15,6 +15,7 @@ from corridors.app.charts import Charts
 from corridors.app.compare import Compare
 from corridors.app.controls import Inspector, InterventionPanel, RunControls, ScenarioPanel
 from corridors.app.downloads import Downloads
+from corridors.app.errors import error_text
 from corridors.app.limits import FULL_MESSAGE, SEATS, max_sessions
 from corridors.app.map import Map
 from corridors.app.room_page import RoomPage, RoomsTab
@@ -48,6 +49,13 @@ def Page(session: Session | None = None):
     if not seated:
         solara.Title("Corridors")
         solara.Error(FULL_MESSAGE.format(n=max_sessions()), classes=["corridors-full"])
+        return
+    # a bug while drawing shows one line (logged with its traceback), never the traceback
+    exception, clear = solara.use_exception()
+    if exception is not None:
+        solara.Title("Corridors")
+        solara.Error(error_text(exception), classes=["corridors-page-error"])
+        solara.Button("Try again", on_click=clear, outlined=True)
         return
     App(session)
 
