@@ -204,11 +204,11 @@ def fit(
     workers = workers if workers is not None else 2
     generation = 0
 
-    def on_generation(intermediate: Any) -> None:
+    def on_generation(intermediate_result: Any) -> None:  # scipy passes by this name
         nonlocal generation
         generation += 1
         if progress:
-            progress(generation, maxiter, float(intermediate.fun))
+            progress(generation, maxiter, float(intermediate_result.fun))
 
     bounds = [(s.low, s.high) for s in specs]
     kwargs: dict[str, Any] = {
