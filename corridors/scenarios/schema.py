@@ -419,6 +419,32 @@ class LinkStatus(StrEnum):
     closed = "closed"
 
 
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+"""A day of the year, ``MM-DD``."""
+
+
+class Season(Strict):
+    """A yearly window in which a link can be used (an ice road in winter, a lake route between
+    freeze and thaw): it opens on ``opens`` and closes on ``closes`` (``MM-DD``, every year; a
+    season may run across the new year), at ``capacity_t_per_day`` when given."""
+
+    opens: MonthDay
+    closes: MonthDay
+    capacity_t_per_day: Quantity | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _real_days(self) -> Season:
+        for day in (self.opens, self.closes):
+            try:
+                dt.date(2000, int(day[:2]), int(day[3:]))  # a leap year: 02-29 is allowed
+            except ValueError:
+                raise ValueError(f"{day} is not a day of the year") from None
+        if self.opens == self.closes:
+            raise ValueError("a season opens and closes on the same day: drop it or widen it")
+        return self
+
+
 class Link(Sourced):
     """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
 
@@ -449,6 +475,11 @@ class Link(Sourced):
         False,
         description="Opening it changes borders in effect (an extraterritorial corridor): states "
         "that oppose border changes grow tense toward its endpoints.",
+    )
+    seasons: list[Season] = Field(
+        default_factory=list,
+        description="When given, the link is usable only in these yearly windows (it opens and "
+        "closes by dated events the event log shows).",
     )
 
     def people_per_day(self) -> float:
