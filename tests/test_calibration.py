@@ -84,13 +84,15 @@ def test_trajectory_points_exclude_a_single_date(tmp_path):
 
 
 def _run() -> RunOutputs:
-    days = [D(2025, 1, d) for d in range(1, 6)]
+    # series rows as a run labels them: the row of day D holds what day D−1 did, so these are
+    # the ends of 1 … 5 January (the first row, the start, is before any step)
+    days = [D(2025, 1, d) for d in range(1, 7)]
     series = pd.DataFrame(
         {
             "date": days * 2,
-            "entity": ["air"] * 5 + ["ISL"] * 5,
-            "variable": ["carried_t"] * 5 + ["received_t"] * 5,
-            "value": [10.0, 20.0, 30.0, 40.0, 50.0, 20.0, 20.0, 60.0, 80.0, 100.0],
+            "entity": ["air"] * 6 + ["ISL"] * 6,
+            "variable": ["carried_t"] * 6 + ["received_t"] * 6,
+            "value": [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 0.0, 20.0, 20.0, 60.0, 80.0, 100.0],
         }
     )
     events = pd.DataFrame(

@@ -12,8 +12,8 @@ Metrics (what one run yields):
 - a summary key (``days_of_fighting``, ``arms_share.Azerbaijan.Israel``); a key ending in
   ``_date`` is compared in days with the target's ``date``;
 - ``series:VARIABLE`` (a model series) or ``series:ENTITY:VARIABLE`` (``+`` adds variables),
-  read on ``date``, summed over a ``window`` (start … end, both included), or — with
-  ``reaches: X`` — the first day it reaches X (a date metric);
+  read at the end of ``date``, summed over the days of a ``window`` (start … end, both
+  included), or — with ``reaches: X`` — the first day by whose end it reaches X (a date metric);
 - ``per: series:…``: the metric divided by another series read the same way (a share over the
   same day or window);
 - ``event:KIND`` or ``event:KIND:SUBJECT``: the first day the event log has such an entry;
@@ -42,6 +42,7 @@ NEVER = math.inf
 """Days late of an event that did not happen within the run."""
 
 ROLES = ("check", "fit", "construction")
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,13 @@ def _read_series(spec: str, target: Target, series: pd.DataFrame) -> float | tup
     if rows.empty:
         return math.nan
     by_day = rows.groupby("date", sort=True).value.sum()
+    # a series row is labelled with the day it opens on: the first row is the start, before any
+    # step, and the row of day D holds what day D−1 did. Targets speak of what happened on or
+    # by the end of a day, so each value belongs to the day before its label.
+    by_day.index = [d - ONE_DAY for d in by_day.index]
+    by_day = by_day.iloc[1:]
+    if by_day.empty:
+        return math.nan
     if target.window is not None:
         days = by_day[(by_day.index >= target.window.start) & (by_day.index <= target.window.end)]
         return float(days.sum()) if not days.empty else math.nan
