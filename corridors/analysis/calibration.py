@@ -321,6 +321,7 @@ def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
                 "fitted": ", ".join(target.fitted),
                 "set_by": ", ".join(target.set_by),
                 "source": target.source,
+                "note": target.note,
             }
         )
     return pd.DataFrame(rows)
@@ -429,6 +430,11 @@ def scorecard_markdown(scenario: Scenario, card: pd.DataFrame, command: str, see
             cells.append(row["source"])
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
         lines.append("")
+        notes = {r["target"].split("@")[0]: r["note"] for r in part.to_dict("records")}
+        notes = {name: note for name, note in notes.items() if isinstance(note, str) and note}
+        if notes:
+            lines += [f"- *{name}*: {note}" for name, note in notes.items()]
+            lines.append("")
     return "\n".join(lines)
 
 
