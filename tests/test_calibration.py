@@ -80,6 +80,22 @@ def test_trajectory_points_exclude_a_single_date(tmp_path):
         load_scenario(_scenario(tmp_path, [bad]))
 
 
+def test_a_window_must_lie_within_the_simulated_days(tmp_path):
+    late = {
+        "name": "t",
+        "role": "check",
+        "metric": "series:air_bridge:carried_t",
+        "window": {"start": "2025-03-01", "end": "2025-05-01"},  # the run's last day: 30 April
+        "value": 1,
+    }
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(_scenario(tmp_path, [late]))
+    assert "not within the simulated days" in err.value.report()
+    backwards = {**late, "window": {"start": "2025-03-01", "end": "2025-02-01"}}
+    with pytest.raises(ScenarioError, match="swap"):
+        load_scenario(_scenario(tmp_path, [backwards]))
+
+
 # --------------------------------------------------------------------------- metrics
 
 

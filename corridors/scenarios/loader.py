@@ -574,6 +574,18 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:
             add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
+        last = end - dt.timedelta(days=1)
+        if tg.window is not None and not start <= tg.window.start <= tg.window.end <= last:
+            add(
+                ("targets", i, "window"),
+                f"{tg.window.start} … {tg.window.end} is not within the simulated days ({start} "
+                f"to {last}): a sum over days the run does not have would be short",
+            )
+        for j, point in enumerate(tg.points):
+            # a point after the end is allowed: it reads nothing, a visible miss, until the
+            # calendar reaches it
+            if point.date < start:
+                add(("targets", i, "points", j, "date"), f"{point.date} is before the start")
 
     if not problems:
         problems += _route_problems(sc, data)
