@@ -14,7 +14,8 @@ and the money returns to the budget, to go to suppliers that can deliver.
 
 Each day a supplier ships up to its ``max_delivery_t_per_day`` across its buyers, in proportion
 to their backlogs, as a run-time flow of ``arms`` routed like any other flow (an air bridge
-needs every overflown state's permission). An embargo freezes the backlog. Deliveries are tracked by supplier and by route.
+needs every overflown state's permission). An embargo freezes the backlog.
+Deliveries are tracked by supplier and by route.
 """
 
 from __future__ import annotations
