@@ -427,7 +427,7 @@ def war_distributions(
     table["pairs"] = n
     table["excludes_zero"] = (table["ci_low"] > 0) | (table["ci_high"] < 0)
     table["all_zero"] = (
-        table["mean_diff"].fillna(0).eq(0)
+        table["mean_diff"].eq(0)
         & table["ci_low"].fillna(0).eq(0)
         & (table["ci_high"].fillna(0).eq(0))
     )
