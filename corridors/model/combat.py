@@ -147,7 +147,7 @@ class Combat:
         share = defender.personnel / war.defender_start if war.defender_start > 0 else 0.0
         params = model.spec.parameters
         for g in model.diplomacy.guarantees_of(defender.name):
-            if not g.can_impose_ceasefire or not g.present:
+            if not g.can_impose_ceasefire:
                 continue
             if g.strength >= params.ceasefire_threshold and war.days >= (
                 params.ceasefire_after_days
