@@ -273,7 +273,7 @@ def baseline(tmp_path_factory):
 
 
 def test_the_world_exercises_the_mechanisms(baseline):
-    trace, summary, messages = baseline
+    _trace, _summary, messages = baseline
     text = "\n".join(messages)
     for fragment in ("launches an offensive", "buys arms", "protests", "responds to"):
         assert fragment in text
