@@ -306,6 +306,9 @@ class Decisions:
                 continue
             if claim.earliest is not None and model.today < claim.earliest:
                 continue
+            key = (attacker.name, target.name)
+            if key in model.held_offensives:  # a player decides (order_offensive events)
+                continue
             s = self.situation(cs)
             s.draw, s.cumulative = cs.resistance, cs.cumulative
             self._bargain(cs, claim, s)

@@ -847,6 +847,17 @@ class Reinforce(_EventBase):
     personnel: Quantity
 
 
+class OrderOffensive(_EventBase):
+    """A claimant's own order on its claim to ``to``: ``launch`` an offensive now; ``hold``
+    (its decision rule stops firing: a player, e.g. in a classroom room, decides instead); or
+    ``rule`` (its decision rule decides again)."""
+
+    action: Literal["order_offensive"]
+    state: str
+    to: str
+    order: Literal["launch", "hold", "rule"] = "launch"
+
+
 class SetParameter(_EventBase):
     """Change any field by dotted path, e.g. ``parameters.stress_rise_per_day``."""
 
@@ -867,6 +878,7 @@ EVENT_CLASSES = (
     EscortConvoy,
     Protest,
     Reinforce,
+    OrderOffensive,
     SetParameter,
 )
 ACTIONS: tuple[str, ...] = tuple(
@@ -886,6 +898,7 @@ Event = Annotated[
     | EscortConvoy
     | Protest
     | Reinforce
+    | OrderOffensive
     | SetParameter,
     Field(discriminator="action"),
 ]
