@@ -435,14 +435,26 @@ def compare(
         Path | None, typer.Option(help="Output directory (default: out/compare/...).")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write a PNG plot.")] = True,
+    rank: Annotated[
+        bool,
+        typer.Option(
+            help="Compare each --variant with the base separately and rank them (which link "
+            "matters most); 'a+b' stacks two. Without it, several --variant stack into one."
+        ),
+    ] = False,
 ) -> None:
     """Paired counterfactual: base and variant on common seeds, differences with intervals.
 
-    Each outcome's mean paired difference (variant − base) with a bootstrap confidence interval;
-    a table, compare.csv, pairs.csv and compare.png."""
+    The war as distributions first — P(offensive), P(capitulation) within the calendar, the
+    median offensive date and the median delay, each with a bootstrap interval — then each
+    outcome's mean paired difference (variant − base); compare.csv, pairs.csv and compare.png.
+    With --rank, levers.csv ranks the variants and each gets its own sub-directory."""
     from corridors.analysis.compare import compare_variant, default_out
 
     overrides = _overrides(set_)
+    if rank:
+        _rank(scenario, variant or [], seeds, seed, days, overrides, workers, conf, out, plots)
+        return
     result = compare_variant(
         scenario,
         variant or [],
@@ -464,11 +476,85 @@ def compare(
     unchanged = len(result.table) - len(result.changed())
     if unchanged and not outcome:
         out_console.print(f"{unchanged} outcomes are identical in every pair (see compare.csv)")
+    _warn_balanced(result.table)
     for error in result.errors[:5]:
         err_console.print(f"dropped pair: {error}", markup=False, soft_wrap=True)
     out = out or default_out(result)
     paths = result.write(out, plots=plots)
     out_console.print("Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True)
+
+
+def _warn_balanced(table: Any) -> None:
+    """Say so when the war's outcome is finely balanced: single runs disagree."""
+    if "note" not in table:
+        return
+    for _, row in table[table["note"].astype(str).str.startswith("finely balanced")].iterrows():
+        err_console.print(
+            f"warning: {row['outcome']} is {row['note']} (base {row['base_mean']:.2f}, variant "
+            f"{row['variant_mean']:.2f}): single runs disagree; read the distribution, and add "
+            "--seeds for a narrower interval",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _rank(
+    scenario: str,
+    variants: list[str],
+    seeds: int,
+    seed: int,
+    days: int | None,
+    overrides: dict[str, Any],
+    workers: int | None,
+    conf: float,
+    out: Path | None,
+    plots: bool,
+) -> None:
+    from corridors.analysis.compare import rank_levers
+    from corridors.analysis.sweepstats import safe_name
+
+    table, comparisons = rank_levers(
+        scenario,
+        variants,
+        seeds=seeds,
+        seed=seed,
+        days=days,
+        overrides=overrides,
+        workers=workers,
+        conf=conf,
+    )
+    columns = [
+        c
+        for c in (
+            "lever",
+            "p_offensive_base",
+            "p_offensive_variant",
+            "p_offensive_diff",
+            "p_offensive_ci_low",
+            "p_offensive_ci_high",
+            "median_delay_days_diff",
+            "median_delay_days_ci_low",
+            "median_delay_days_ci_high",
+            "median_offensive",
+        )
+        if c in table
+    ]
+    name = comparisons[0].scenario
+    _print_frame(
+        table[columns],
+        f"Levers of {name}, most effective first: {len(comparisons[0].seeds)} paired seeds, "
+        f"{conf:.0%} bootstrap intervals",
+    )
+    for comparison in comparisons:
+        _warn_balanced(comparison.table)
+    out = out or Path("out") / "compare" / safe_name(f"{name}-levers")
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "levers.csv", index=False)
+    written = [out / "levers.csv"]
+    for comparison in comparisons:
+        paths = comparison.write(out / safe_name("+".join(comparison.variants)), plots=plots)
+        written.append(paths["table"].parent)
+    out_console.print("Wrote " + ", ".join(escape(str(p)) for p in written), soft_wrap=True)
 
 
 def _scorecard_table(card: Any, title: str) -> Table:

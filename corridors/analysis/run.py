@@ -191,7 +191,10 @@ def _war_summary(model: ConflictModel) -> dict[str, Any]:
     )
     out["attacker_losses"] = round(war.attacker_losses, 3) if war else 0.0
     out["defender_losses"] = round(war.defender_losses, 3) if war else 0.0
+    out["attacker_killed"] = round(war.attacker_killed, 3) if war else 0.0
+    out["defender_killed"] = round(war.defender_killed, 3) if war else 0.0
     displaced = model.consequences.displaced()
+    out["arrived"] = round(model.consequences.arrived(), 3)
     fallen_population = sum(
         model.state(f.origin).initial_population for f in model.consequences.flights
     )

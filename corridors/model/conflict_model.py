@@ -151,11 +151,14 @@ class ConflictModel(mesa.Model):
             "shipped_today_t": lambda m: float(m.logistics.shipped_today_t.sum()),
             "energy_delivered_t": lambda m: m.economy.energy_delivered_total_t,
             "displaced": lambda m: m.consequences.displaced(),
+            "arrived": lambda m: m.consequences.arrived(),
+            "arrived_today": lambda m: m.consequences.arrived_today(),
         }
         for key in self.decisions.force_ratio:
             label = f"{key[0]}->{key[1]}"
             reporters[f"force_ratio.{label}"] = lambda m, k=key: m.decisions.force_ratio[k]
             reporters[f"deterrence.{label}"] = lambda m, k=key: m.decisions.deterrence[k]
+            reporters[f"attack_hazard.{label}"] = lambda m, k=key: m.decisions.hazard.get(k, 0.0)
         for g in self.diplomacy.guarantees:
             reporters[f"credibility.{g.key}"] = lambda m, g=g: g.credibility
         for pair in self.diplomacy.tracked_pairs:
@@ -179,9 +182,10 @@ class ConflictModel(mesa.Model):
         for state in self.states:
             state.received_t = {}
         for event in self.schedule_of_events.due(self.day_index):
-            if self._overtaken(event):
+            if self._overtaken(event) or self._deterred(event):
                 continue
             apply_event(self, event)
+        self.diplomacy.apply_escorts()
         self.procurement.step()
         self.consequences.step()
         self.logistics.step()
@@ -296,6 +300,14 @@ class ConflictModel(mesa.Model):
                 state.sync_stocks()
                 # a state given its first stock by an event starts being sustained
                 self.sustained_states = self.states.select(lambda s: s.sustained)
+            elif parts[2] == "guarantees":
+                self._sync_guarantees(state.name, parts)
+            elif parts[2] == "military":
+                state.sync_military()
+            elif parts[2] in ("responses", "initial_tension"):
+                self.diplomacy.responses_changed(state.name)
+        elif section == "parameters":
+            self.diplomacy.parameters_changed()
         elif section == "flows":
             self.logistics.flows_changed()
         if (
@@ -304,6 +316,16 @@ class ConflictModel(mesa.Model):
             or (section == "states" and len(parts) >= 3 and parts[2] in ROUTING_STATE_FIELDS)
         ):
             self.network_changed()
+
+    def _sync_guarantees(self, state: str, parts: list[str]) -> None:
+        guarantees = self.spec.state(state).guarantees
+        indices = range(len(guarantees))
+        if len(parts) >= 4 and parts[3].lstrip("-").isdigit():
+            indices = [int(parts[3]) % max(len(guarantees), 1)]
+        for j in indices:
+            self.diplomacy.sync_guarantee(state, j)
+            if len(parts) >= 5 and parts[4] == "credibility":
+                self.diplomacy.set_credibility(state, j)
 
     def _overtaken(self, event: Any) -> bool:
         """A scripted event on a link into a state that has already fallen no longer applies:
@@ -321,6 +343,21 @@ class ConflictModel(mesa.Model):
             f"scripted {event.action} on {link} skipped: {fallen[0]} has already fallen "
             f"to {self.state(fallen[0]).controlled_by}",
             action=event.action,
+        )
+        return True
+
+    def _deterred(self, event: Any) -> bool:
+        """A third party's exercises deter this scripted event: logged, not applied."""
+        who = self.diplomacy.deterred(getattr(event, "name", None))
+        if who is None:
+            return False
+        self.log_event(
+            "event_deterred",
+            event.name,
+            f"scripted {event.action} '{event.name}' deterred: {who}'s exercises and threats "
+            f"(its response to rising tension) hold it off",
+            action=event.action,
+            deterred_by=who,
         )
         return True
 

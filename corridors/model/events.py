@@ -208,6 +208,45 @@ def _withdraw(model: ConflictModel, event: Any) -> Outcome:
     return guarantor.name, message, {"to": protected.name}
 
 
+def _escort(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, link = model.state(event.state), model.link(event.link)
+    g = model.diplomacy.escort(guarantor.name, link.name, event.fraction, event.days)
+    if g is None:
+        message = f"{guarantor.name} gives no guarantee; it cannot escort convoys on {link.name}"
+    else:
+        message = (
+            f"{guarantor.name} escorts convoys through {link.name} at {event.fraction:.0%} of "
+            f"capacity for {event.days} day(s)"
+        )
+    return guarantor.name, message, {"link": link.name, "fraction": event.fraction}
+
+
+def _protest(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, protected = model.state(event.state), model.state(event.to)
+    g = model.diplomacy.protest(guarantor.name, protected.name)
+    if g is None:
+        message = f"{guarantor.name} protests on behalf of {protected.name} (no guarantee)"
+    else:
+        message = (
+            f"{guarantor.name} protests on behalf of {protected.name} (credibility "
+            f"{g.credibility:.2f})"
+        )
+    return guarantor.name, message, {"to": protected.name}
+
+
+def _reinforce(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, protected = model.state(event.state), model.state(event.to)
+    g = model.diplomacy.reinforce(guarantor.name, protected.name, event.personnel)
+    if g is None:
+        message = f"{guarantor.name} has no guarantee for {protected.name}; nothing to reinforce"
+    else:
+        message = (
+            f"{guarantor.name} reinforces its presence protecting {protected.name} with "
+            f"{event.personnel:,.0f} personnel (now {g.personnel:,.0f})"
+        )
+    return guarantor.name, message, {"to": protected.name, "personnel": event.personnel}
+
+
 def _offensive(model: ConflictModel, event: Any) -> Outcome:
     """A claimant's order: launch now, hold (the rule stops firing), or back to the rule.
     The decisions module reads ``model.held_offensives``."""
@@ -276,6 +315,9 @@ HANDLERS = {
     "embargo": _embargo,
     "lift_embargo": _embargo,
     "withdraw_peacekeepers": _withdraw,
+    "escort_convoy": _escort,
+    "protest": _protest,
+    "reinforce": _reinforce,
     "order_offensive": _offensive,
     "set_parameter": _set_parameter,
 }

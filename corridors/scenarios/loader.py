@@ -524,6 +524,10 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         check_state(("states", i, "patron"), st.patron)
         for other in st.threatens:
             check_state(("states", i, "threatens", other), other)
+        for other in st.initial_tension:
+            check_state(("states", i, "initial_tension", other), other)
+        for j, response in enumerate(st.responses):
+            check_state(("states", i, "responses", j, "toward"), response.toward)
         if st.arms_supplier is not None:
             for j, other in enumerate(st.arms_supplier.embargoes):
                 check_state(("states", i, "arms_supplier", "embargoes", j), other)
@@ -585,7 +589,7 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             check_link(("events", i, "link"), ev.link)
         if hasattr(ev, "state"):
             check_state(("events", i, "state"), ev.state)
-            check_state(("events", i, "to"), ev.to)
+            check_state(("events", i, "to"), getattr(ev, "to", None))
         check_state(("events", i, "actor"), ev.actor)
         if isinstance(ev, schema.Embargo | schema.LiftEmbargo):
             supplier = next((st for st in sc.states if st.name == ev.state), None)

@@ -230,6 +230,11 @@ class Stock(Sourced):
     local_production_t_per_day: Quantity = Field(
         0.0, description="Produced inside the state each day (t/day)."
     )
+    storage_t: Quantity | None = Field(
+        None,
+        description="Most that shops, warehouses and households hold (t); supplies beyond it "
+        "are not stored (traders import what sells). None = no limit.",
+    )
 
 
 class Economy(Sourced):
@@ -290,6 +295,7 @@ class ArmsSupplier(Sourced):
 class Rule(StrEnum):
     threshold = "threshold"
     bargaining = "bargaining"
+    hazard = "hazard"
 
 
 class Claim(Sourced):
@@ -309,7 +315,43 @@ class Claim(Sourced):
         description="Bargaining rule: the most of the prize the target can credibly concede.",
     )
     horizon_days: int = Field(
-        30, ge=1, le=3650, description="Bargaining rule: how far ahead it projects the balance."
+        30,
+        ge=1,
+        le=3650,
+        description="Bargaining rule: how far ahead it projects the balance (shifting power).",
+    )
+    initial_offer: Fraction | None = Field(
+        None,
+        description="Bargaining rule: the target's offer on the first day (share of the prize); "
+        "None = the claimant's reservation value, if credible.",
+    )
+    offer_adjust_per_day: Fraction = Field(
+        0.02,
+        description="Bargaining rule: share of the gap to the claimant's reservation value the "
+        "target's offer closes each day (capped at credible_offer).",
+    )
+    hazard_max_per_day: Fraction = Field(
+        0.3,
+        description="Hazard rule: the daily probability of attack at overwhelming advantage and "
+        "no deterrence (1 with infinite steepness = the threshold rule).",
+    )
+    hazard_steepness: Quantity = Field(
+        4.0,
+        description="Hazard rule: slope of the logistic on the advantage "
+        "ln(force ratio / threshold) + stress_weight × target stress (+ window_bonus).",
+    )
+    deterrence_steepness: Quantity = Field(
+        20.0, description="Hazard rule: slope of the logistic on resolve − deterrence."
+    )
+    stress_weight: Quantity = Field(
+        0.0,
+        description="Hazard rule: weight of the target's humanitarian stress (0–1) in the "
+        "advantage (a starving target looks weak beyond its readiness).",
+    )
+    window_bonus: Quantity = Field(
+        0.0,
+        description="Hazard rule: added to the advantage while a guarantor of the target is "
+        "engaged elsewhere (a window of opportunity).",
     )
     demands_corridor: str | None = Field(
         None, description="Corridor demanded after a win (logged; raises third-party tension)."
@@ -336,6 +378,42 @@ class Guarantee(Sourced):
     peacekeepers_on_ceasefire: Quantity = Field(
         0.0, description="Troops it deploys when it imposes a ceasefire (0 = none)."
     )
+    engaged_elsewhere: bool = Field(
+        False,
+        description="The guarantor is at war elsewhere: its deterrence is scaled by "
+        "parameters.engaged_commitment_factor and claimants see a window of opportunity.",
+    )
+    escort_fraction: Fraction = Field(
+        0.0,
+        description="By rule, while a link it covers is blocked and its commitment is at least "
+        "parameters.escort_min_commitment, it escorts convoys that reopen the link at this share "
+        "of capacity (0 = never).",
+    )
+    withdraw_below_credibility: Fraction = Field(
+        0.0, description="By rule, it withdraws when its credibility falls below this (0 = never)."
+    )
+
+
+class Response(Sourced):
+    """What a third party does when its tension toward a state crosses ``level``."""
+
+    toward: str = Field(description="The state whose actions raise the tension.")
+    level: Fraction = Field(description="Tension (0–1) at which the response starts.")
+    action: Literal["threaten", "exercise", "deny_transit"] = Field(
+        description="threaten: a logged threat adding ``threat`` to the deterrence ``toward`` "
+        "faces; exercise: manoeuvres or mobilisation that also deter the scripted events named in "
+        "``deters`` (skipped while tension stays at or above the level); deny_transit: refuses "
+        "passage to goods for or from ``toward`` (only ``goods`` if given)."
+    )
+    threat: Fraction = Field(0.0, description="Deterrent threat added toward ``toward`` (0–1).")
+    deters: list[str] = Field(
+        default_factory=list, description="Names of scripted events the response deters."
+    )
+    goods: (
+        list[Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]]
+        | None
+    ) = Field(None, description="deny_transit: only these goods.")
+    note: str = Field("", description="What the response stands for (shown in the log).")
 
 
 class Mode(StrEnum):
@@ -424,6 +502,14 @@ class State(Sourced):
         default_factory=dict,
         description="Deterrent threat this state poses to a would-be attacker, by state name "
         "(0–1; counts toward the deterrence a claimant faces).",
+    )
+    initial_tension: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description="Tension (0–1) this state already feels toward others on the start date.",
+    )
+    responses: list[Response] = Field(
+        default_factory=list,
+        description="What this state does when its tension toward another crosses a level.",
     )
 
 
@@ -632,8 +718,41 @@ class Parameters(Sourced):
         0.003,
         ge=0,
         le=1,
-        description="Share of a guarantor's credibility lost each day a guaranteed link is "
-        "blocked (closed or throttled).",
+        description="Share of a guarantor's credibility lost per day at a total shortfall: each "
+        "day it loses this × the unmet share of the protected population's need (supply "
+        "arriving plus local production against need, weighted as shortage_weights).",
+    )
+    credibility_recovery_per_day: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of the gap to full credibility a guarantor regains on a day it acts "
+        "(escorts a convoy, reinforces); a protest regains a tenth of it.",
+    )
+    escort_min_commitment: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Commitment a guarantor needs to escort convoys through a blockade by rule.",
+    )
+    engaged_commitment_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A guarantor engaged elsewhere deters with this share of its commitment.",
+    )
+    killed_share_of_losses: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of Lanchester losses (killed, wounded, captured) who are killed.",
+    )
+    backlog_cap_days: int = Field(
+        180,
+        ge=0,
+        le=3650,
+        description="A supplier's backlog to a buyer is capped at this many days of its "
+        "deliveries; money beyond it stays in the buyer's budget.",
     )
     credibility_drop_on_fall: float = Field(
         0.5,
@@ -653,7 +772,17 @@ class Parameters(Sourced):
         ge=0,
         le=1,
         description="Share of a fallen state's population willing to flee (fear), "
-        "plus half its humanitarian stress, capped at 1.",
+        "plus flight_stress_weight × its humanitarian stress, capped at 1.",
+    )
+    flight_stress_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of humanitarian stress in the flight intention."
+    )
+    fall_routes_open_after_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="Days after a fall before the conqueror opens the links out of the fallen "
+        "state (the flight starts then).",
     )
     flight_rate_per_day: float = Field(
         0.3, ge=0, le=1, description="Share of those still willing to flee who leave each day."
@@ -749,6 +878,34 @@ class WithdrawPeacekeepers(_EventBase):
     to: str
 
 
+class EscortConvoy(_EventBase):
+    """Guarantor ``state`` escorts convoys through ``link``: the link carries ``fraction`` of its
+    capacity (at least) for ``days`` days."""
+
+    action: Literal["escort_convoy"]
+    state: str
+    link: str
+    fraction: Fraction = 0.3
+    days: int = Field(1, ge=1, le=3650)
+
+
+class Protest(_EventBase):
+    """Guarantor ``state`` protests on behalf of ``to`` (logged; a little credibility back)."""
+
+    action: Literal["protest"]
+    state: str
+    to: str
+
+
+class Reinforce(_EventBase):
+    """Guarantor ``state`` adds ``personnel`` to its presence protecting ``to``."""
+
+    action: Literal["reinforce"]
+    state: str
+    to: str
+    personnel: Quantity
+
+
 class OrderOffensive(_EventBase):
     """A claimant's own order on its claim to ``to``: ``launch`` an offensive now; ``hold``
     (its decision rule stops firing: a player, e.g. in a classroom room, decides instead); or
@@ -777,6 +934,9 @@ EVENT_CLASSES = (
     Embargo,
     LiftEmbargo,
     WithdrawPeacekeepers,
+    EscortConvoy,
+    Protest,
+    Reinforce,
     OrderOffensive,
     SetParameter,
 )
@@ -794,6 +954,9 @@ Event = Annotated[
     | Embargo
     | LiftEmbargo
     | WithdrawPeacekeepers
+    | EscortConvoy
+    | Protest
+    | Reinforce
     | OrderOffensive
     | SetParameter,
     Field(discriminator="action"),
