@@ -21,10 +21,8 @@ from rich.table import Table
 from corridors.scenarios import (
     Scenario,
     ScenarioError,
-    builtin_names,
     load_scenario,
     parse_set,
-    variant_names,
 )
 
 app = typer.Typer(
@@ -221,9 +219,7 @@ def report(
         raise typer.Exit(BAD_INPUT) from None
     html_path = out or run_dir / "report.html"
     paths = write_report(result, html_path, countries=_countries())
-    out_console.print(
-        f"Wrote {', '.join(escape(str(p)) for p in paths)}", soft_wrap=True
-    )
+    out_console.print(f"Wrote {', '.join(escape(str(p)) for p in paths)}", soft_wrap=True)
 
 
 def _countries() -> tuple:

@@ -241,7 +241,9 @@ def _sustained(result: RunResult) -> list[str]:
 def stocks_figure(result: RunResult) -> Figure | None:
     series = result.series
     names = _sustained(result)
-    data = series[series.entity.isin(names) & series.variable.str.match(r"^(food|fuel|medicine)_t$")]
+    data = series[
+        series.entity.isin(names) & series.variable.str.match(r"^(food|fuel|medicine)_t$")
+    ]
     if data.empty:
         return None
     lines = {
@@ -354,7 +356,9 @@ def map_figure(result: RunResult, countries: Sequence[Any] = ()) -> Figure:
     last_status = (
         last.sort_values("step").groupby("entity").value.last().to_dict() if not last.empty else {}
     )
-    carried = {lk.name: float(result.summary.get(f"link.{lk.name}.carried_t", 0) or 0) for lk in spec.links}
+    carried = {
+        lk.name: float(result.summary.get(f"link.{lk.name}.carried_t", 0) or 0) for lk in spec.links
+    }
     most = max(carried.values(), default=0) or 1
     for lk in spec.links:
         if lk.a not in pos or lk.b not in pos:
@@ -441,7 +445,8 @@ body { font-family: system-ui, sans-serif; max-width: 980px; margin: 24px auto; 
        color: #1b1b1b; line-height: 1.45; }
 h1 { font-size: 26px; margin-bottom: 4px; } h2 { margin-top: 28px; border-bottom: 1px solid #ddd; }
 .run { color: #555; } table { border-collapse: collapse; width: 100%; font-size: 14px; }
-td, th { border-bottom: 1px solid #e5e5e5; padding: 4px 6px; text-align: left; vertical-align: top; }
+td, th { border-bottom: 1px solid #e5e5e5; padding: 4px 6px; text-align: left;
+         vertical-align: top; }
 .origin { white-space: nowrap; font-size: 12px; color: #37474f; }
 .origin-intervention { color: #c62828; } .origin-record { color: #1565c0; }
 figure { margin: 12px 0; } figure svg { max-width: 100%; height: auto; }

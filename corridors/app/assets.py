@@ -1,8 +1,9 @@
 """Offline assets: Solara's JavaScript and the map's country borders, from the npm registry.
 
-Solara serves its front end (Vue, Vuetify, RequireJS, Font Awesome, and ECharts for the charts) under ``/_solara/cdn/`` and
-fetches each file from a CDN the first time a browser asks for it, unless the file is already in
-its asset cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``, by default ``<venv>/share/solara/cdn``).
+Solara serves its front end (Vue, Vuetify, RequireJS, Font Awesome; ECharts for the app's charts)
+under ``/_solara/cdn/`` and fetches each file from a CDN the first time a browser asks for it,
+unless the file is already in its asset cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``, by default
+``<venv>/share/solara/cdn``).
 ``python -m corridors.app.assets`` fills that cache from the npm registry with ``npm pack``, so
 the app never asks a CDN: the same folder layout the proxy writes (``NAME@VERSION/PATH``).
 

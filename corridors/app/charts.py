@@ -14,7 +14,7 @@ block. The browser updates the chart in place: a Step costs a few kilobytes, not
 from __future__ import annotations
 
 import datetime as dt
-import math
+import json
 import re
 import zlib
 from collections.abc import Iterable
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import solara
 
 from corridors.app.session import View
@@ -140,34 +139,36 @@ def _group_of(var: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _pairs(view: View) -> list[tuple[str, str]]:
+    return list(view.lines)
+
+
 def series_options(view: View) -> list[SeriesOption]:
     """Every series the run records that the fixed charts do not show, by entity type."""
     states, links = _entities(view)
-    series = view.series
-    if series.empty:
+    pairs = _pairs(view)
+    if not pairs:
         return []
     stock_vars = {f"{g}_t" for goods in view.stock_goods.values() for g in goods}
-    pairs = series[["entity", "variable"]].drop_duplicates()
+    state_set, link_set = set(states), set(links)
     options: list[SeriesOption] = []
-    state_vars = sorted(set(pairs.loc[pairs.entity.isin(states), "variable"]))
-    for var in state_vars:
+    for var in sorted({v for e, v in pairs if e in state_set}):
         if var in SHOWN_STATE_VARIABLES or var in stock_vars or var in CODED_VARIABLES:
             continue
         name, unit = words(var)
         options.append(SeriesOption(f"state:{var}", f"{name} by state" + _unit(unit)))
-    link_vars = sorted(set(pairs.loc[pairs.entity.isin(links), "variable"]))
-    for var in link_vars:
+    for var in sorted({v for e, v in pairs if e in link_set}):
         if var in SHOWN_LINK_VARIABLES or var in CODED_VARIABLES:
             continue
         name, unit = words(var)
         options.append(SeriesOption(f"link:{var}", f"{name} by link" + _unit(unit)))
-    model_vars = sorted(set(pairs.loc[pairs.entity == "model", "variable"]))
+    model_vars = sorted({v for e, v in pairs if e == "model"})
     groups: dict[str, list[str]] = {}
     for var in model_vars:
         prefix = _group_of(var)
         if prefix:
             groups.setdefault(prefix, []).append(var)
-    for prefix, members in sorted(groups.items()):
+    for prefix in sorted(groups):
         name, unit = words(prefix)
         options.append(SeriesOption(f"model:{prefix}*", f"{name} between states" + _unit(unit)))
     for var in model_vars:
@@ -196,42 +197,26 @@ def default_options(options: Iterable[SeriesOption], limit: int = 3) -> list[str
     return chosen[:limit]
 
 
-def _values(frame: pd.DataFrame, n: int) -> list[float | None]:
-    """Values by day 0..n-1 (``None`` where nothing was recorded or the value is not a
-    number), as JSON wants them."""
-    out: list[float | None] = [None] * n
-    for step, value in zip(frame.step.to_numpy(), frame.value.to_numpy(), strict=True):
-        if 0 <= step < n and value is not None and math.isfinite(value):
-            out[int(step)] = round(float(value), 4)
-    return out
-
-
-def _lines(data: pd.DataFrame, by: str, n: int, label=str) -> dict[str, list[float | None]]:
-    return {label(k): _values(g, n) for k, g in data.groupby(by, sort=False)}
-
-
-def _n(view: View) -> int:
-    return view.day + 1
+def _line(view: View, entity: str, var: str) -> list[float | None]:
+    """Values of one series from day 0 to today (a copy)."""
+    n = view.day + 1
+    values = view.lines.get((entity, var), [])[:n]
+    return values + [None] * (n - len(values))
 
 
 def option_lines(view: View, key: str) -> dict[str, list[float | None]]:
     """Lines (label → values by day) of one series option."""
     kind, _, var = key.partition(":")
     states, links = _entities(view)
-    series = view.series
-    n = _n(view)
     if kind == "model":
         if var.endswith("*"):
             prefix = var[:-1]
-            data = series[(series.entity == "model") & series.variable.str.startswith(prefix)]
-            return _lines(data, "variable", n, lambda v: _pair(v[len(prefix) :]))
-        data = series[(series.entity == "model") & (series.variable == var)]
-        return _lines(data, "variable", n, lambda v: words(v)[0])
+            found = sorted(v for e, v in _pairs(view) if e == "model" and v.startswith(prefix))
+            return {_pair(v[len(prefix) :]): _line(view, "model", v) for v in found}
+        return {words(var)[0]: _line(view, "model", var)}
     names = states if kind == "state" else links
-    data = series[series.entity.isin(names) & (series.variable == var)]
-    lines = {
-        k: v for k, v in _lines(data, "entity", n).items() if any(x is not None for x in v)
-    }
+    lines = {name: _line(view, name, var) for name in names if (name, var) in view.lines}
+    lines = {k: v for k, v in lines.items() if any(x is not None for x in v)}
     # many flat lines say nothing: keep the ones that move, or the first few
     moving = {k: v for k, v in lines.items() if len({x for x in v if x is not None}) > 1}
     return moving or dict(list(lines.items())[:6])
@@ -250,40 +235,34 @@ def _candidates(view: View, key: str) -> list[str]:
         return links
     if var.endswith("*"):
         prefix = var[:-1]
-        found = sorted(set(view.series.loc[view.series.entity == "model", "variable"]))
-        return [_pair(v[len(prefix) :]) for v in found if v.startswith(prefix)]
+        found = sorted(v for e, v in _pairs(view) if e == "model" and v.startswith(prefix))
+        return [_pair(v[len(prefix) :]) for v in found]
     return [words(var)[0]]
 
 
 def stock_lines(view: View) -> dict[str, list[float | None]]:
-    series = view.series
     lines = {}
     several = len(view.stock_goods) > 1
     for state, goods in view.stock_goods.items():
-        sub = series[series.entity == state]
         for good in goods:
             label = f"{state}: {good}" if several else good
-            lines[label] = _values(sub[sub.variable == f"{good}_t"], _n(view))
+            lines[label] = _line(view, state, f"{good}_t")
     return lines
 
 
 def stress_lines(view: View) -> dict[str, list[float | None]]:
-    series = view.series
-    data = series[series.entity.isin(view.sustained) & (series.variable == "stress")]
-    return _lines(data, "entity", _n(view))
+    return {state: _line(view, state, "stress") for state in view.sustained}
 
 
 def flow_lines(view: View) -> dict[str, list[float | None]]:
     """Tonnes carried by each link that has carried anything so far (0 shown as no point, on
     a log scale that keeps small flows visible next to big ones)."""
     _, links = _entities(view)
-    series = view.series
-    data = series[series.entity.isin(links) & (series.variable == "carried_t")]
     lines = {}
-    for link, g in data.groupby("entity", sort=False):
-        values = _values(g, _n(view))
-        if any(v for v in values):
-            lines[str(link)] = [v if v else None for v in values]
+    for link in links:
+        values = _line(view, link, "carried_t")
+        if any(values):
+            lines[link] = [v if v else None for v in values]
     return lines
 
 
@@ -338,9 +317,7 @@ def chart_data(view: View, extra: Iterable[str]) -> list[ChartData]:
 def echart_option(view: View, chart: ChartData) -> dict[str, Any]:
     """The chart's layout for ECharts: title, axes over the whole period, legend below the
     plot (never over the data), one line per series with its fixed colour."""
-    dates = [
-        (view.start + dt.timedelta(days=i)).isoformat() for i in range(view.n_days + 1)
-    ]
+    dates = [(view.start + dt.timedelta(days=i)).isoformat() for i in range(view.n_days + 1)]
     y_axis: dict[str, Any] = {
         "type": "log" if chart.log else "value",
         "name": chart.unit,
@@ -384,16 +361,23 @@ def marks(view: View) -> dict[str, Any]:
     data: list[dict[str, Any]] = []
     events = view.events
     if not events.empty:
-        for kind, colour, dash in (("event", "#9e9e9e", "dotted"), ("intervention", "#c62828", "dashed")):
+        for kind, colour, dash in (
+            ("event", "#9e9e9e", "dotted"),
+            ("intervention", "#c62828", "dashed"),
+        ):
             for date in sorted(set(events.loc[events.kind == kind, "date"])):
                 data.append(
                     {"xAxis": date.isoformat(), "lineStyle": {"color": colour, "type": dash}}
                 )
-    data.append({"xAxis": view.date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}})
+    data.append(
+        {"xAxis": view.date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}}
+    )
     return {"symbol": "none", "silent": True, "label": {"show": False}, "data": data}
 
 
-def split(values: list[list[float | None]]) -> tuple[list[list[float | None]], list[list[float | None]]]:
+def split(
+    values: list[list[float | None]],
+) -> tuple[list[list[float | None]], list[list[float | None]]]:
     """(base, tail): whole blocks of days, and the days since the last whole block."""
     n = max((len(v) for v in values), default=0)
     cut = max(0, (n - 1) // BLOCK_DAYS * BLOCK_DAYS)
@@ -409,21 +393,27 @@ def script_paths() -> tuple[str, str]:
 
 @solara.component_vue(str(Path(__file__).with_name("echart.vue")))
 def EChart(
-    option: dict,
-    base: list,
-    tail: list,
-    marks: dict,
+    option: str,
+    base: str,
+    tail: str,
+    marks: str,
     height: int,
     script: str,
     requirejs: str,
 ):
-    """A line chart drawn in the browser (echart.vue)."""
+    """A line chart drawn in the browser (echart.vue). Every value is JSON text: the page's
+    renderer walks lists and dicts in props looking for elements, and thousands of numbers
+    made a Step cost ~10 ms per chart; a string it passes over, and compares in one go."""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 @solara.component
-def Chart(view: View, chart: ChartData):
+def Chart(view: View, chart: ChartData, today_marks: str):
     option = solara.use_memo(
-        lambda: echart_option(view, chart),
+        lambda: _json(echart_option(view, chart)),
         [view.scenario, view.n_days, chart.title, tuple(chart.lines), chart.log],
     )
     base, tail = split(list(chart.lines.values()))
@@ -431,9 +421,9 @@ def Chart(view: View, chart: ChartData):
     with solara.Column(gap="0px", classes=["corridors-chart", f"chart-{chart.key}"]):
         EChart(
             option=option,
-            base=base,
-            tail=tail,
-            marks=marks(view),
+            base=_json(base),
+            tail=_json(tail),
+            marks=today_marks,
             height=250,
             script=script,
             requirejs=requirejs,
@@ -448,8 +438,9 @@ def Charts(view: View):
     extra = solara.use_reactive(default_options(options))
     keys = {o.key for o in options}
     with solara.Column(gap="6px", classes=["corridors-charts"]):
+        today_marks = solara.use_memo(lambda: _json(marks(view)), [view.version])
         for chart in chart_data(view, [k for k in extra.value if k in keys]):
-            Chart(view, chart)
+            Chart(view, chart, today_marks)
         label_of = {o.key: o.label for o in options}
         key_of = {o.label: o.key for o in options}
         solara.SelectMultiple(
@@ -460,3 +451,12 @@ def Charts(view: View):
             dense=True,
             classes=["corridors-more-series"],
         )
+
+
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG (the compare and sweep tabs' static plots)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

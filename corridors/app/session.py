@@ -8,6 +8,8 @@ module level would be shared by every visitor.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +73,51 @@ def agent_attributes(agent: Any) -> dict[str, Any]:
     return out
 
 
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+class LiveSeries:
+    """The DataCollector's series as one list of values per (entity, variable), indexed by
+    step, extended with the new days only: drawing a day costs what the day added, not the
+    whole run (``series_frame`` rebuilds a tidy frame of every day, ~0.3 s at day 100)."""
+
+    def __init__(self, model: ConflictModel) -> None:
+        self.model = model
+        self.lines: dict[tuple[str, str], list[float | None]] = {}
+        self._records = 0
+        self._names = {a.unique_id: a.name for a in model.agents}
+
+    def update(self) -> dict[tuple[str, str], list[float | None]]:
+        model = self.model
+        if not model.record_series:
+            return self.lines
+        dc = model.datacollector
+        for var, values in dc.model_vars.items():
+            line = self.lines.setdefault(("model", var), [])
+            line.extend(_number(v) for v in values[len(line) :])
+        records = dc._agenttype_records
+        if len(records) > self._records:
+            days = list(records.values())[self._records :]
+            for offset, by_type in enumerate(days):
+                step = self._records + offset
+                for agent_type, rows in by_type.items():
+                    columns = list(dc.agenttype_reporters[agent_type])
+                    for row in rows:
+                        entity = self._names.get(row[1]) or str(row[1])
+                        for var, value in zip(columns, row[2:], strict=False):
+                            line = self.lines.setdefault((entity, var), [])
+                            if len(line) < step:
+                                line.extend([None] * (step - len(line)))
+                            line.append(_number(value))
+            self._records = len(records)
+        return self.lines
+
+
 @dataclass
 class View:
     """A consistent snapshot of a session at one moment, for drawing (taken under the lock)."""
@@ -89,12 +136,21 @@ class View:
     running: bool
     states: list[dict[str, Any]]
     links: list[dict[str, Any]]
-    series: pd.DataFrame
+    lines: dict[tuple[str, str], list[float | None]]
+    """Values by step (0 = the start) of every recorded (entity, variable); shared with the
+    session, so read only the first ``day + 1`` values."""
     events: pd.DataFrame
     upcoming: list[dict[str, Any]]
     sustained: list[str]
     stock_goods: dict[str, list[str]]
     meta: dict[str, Any] = field(default_factory=dict)
+    make_series: Any = field(default=None, repr=False)
+
+    @functools.cached_property
+    def series(self) -> pd.DataFrame:
+        """The tidy (step, date, entity, variable, value) frame, built when first asked for
+        (downloads, the debrief) rather than at every day."""
+        return self.make_series()
 
     @property
     def end(self) -> dt.date:
@@ -157,6 +213,7 @@ class Session:
     def _new_model(self) -> None:
         self.playing = False
         self.model = ConflictModel(self.spec, rng=self.seed, days=self.days)
+        self.live = LiveSeries(self.model)
         self.interventions = []
         self._changed()
 
@@ -285,7 +342,8 @@ class Session:
             running=bool(m.running),
             states=states,
             links=links,
-            series=series_frame(m),
+            lines=self.live.update(),
+            make_series=_series_maker(self, m),
             events=m.log.to_frame(),
             upcoming=upcoming,
             sustained=[s.name for s in m.sustained_states],
@@ -347,6 +405,18 @@ class Session:
             + f"\n# seed used in the app: {self.seed}\n"
         )
         return header + scenario_yaml(SimpleNamespace(scenario=spec))
+
+
+def _series_maker(session: Session, model: ConflictModel):
+    """The tidy frame of ``model``'s days up to the snapshot's (later days left out)."""
+    steps = model.steps
+
+    def make() -> pd.DataFrame:
+        with session.lock:
+            frame = series_frame(model)
+        return frame[frame.step <= steps].reset_index(drop=True)
+
+    return make
 
 
 def _event_subject(event: Any) -> str:
