@@ -87,6 +87,11 @@ def images(root) -> list[bytes]:
     return [w.value for w in walk(root) if isinstance(w, widgets.Image)]
 
 
+def charts(root) -> list:
+    """The browser-side charts (echart.vue widgets)."""
+    return [w for w in walk(root) if hasattr(w, "tail") and hasattr(w, "option")]
+
+
 def html_of(root, cls: str) -> str:
     return "".join(w.unsafe_innerHTML or "" for w in by_class(root, cls))
 
@@ -269,15 +274,22 @@ def test_page_renders_map_charts_timeline(page):
     lachin = next(lk for lk in m.links if lk["name"] == "lachin")
     assert lachin["status"] == "open"
     assert lachin["color"] == "#2e7d32"
-    assert len(images(page)) >= 3  # stocks, stress, flows (+ extra series)
+    shown = charts(page)
+    assert len(shown) >= 3  # stocks, stress, flows (+ extra series)
+    titles = [json.loads(c.option)["title"]["text"] for c in shown]
+    assert "Stocks in Nagorno-Karabakh (t)" in titles
+    assert all("·" not in t and "(" in t for t in titles)  # entity and unit, no codes
 
 
 def test_controls_step_intervene_and_timeline(page):
-    before = images(page)
+    stocks = next(c for c in charts(page) if "Stocks" in json.loads(c.option)["title"]["text"])
+    layout = stocks.option
     for _ in range(3):
         button(page, "Step").click()
     assert "Day 3 of 304" in all_text(page)
-    assert images(page) != before  # charts redrawn for the new day
+    # the chart gets the new days' values; its layout (and colours) is not sent again
+    assert [len(line) for line in json.loads(stocks.tail)] == [4, 4, 4]
+    assert stocks.option == layout
     select(page, "Speed (days per step)").v_model = "1 week"
     button(page, "Step").click()
     assert "Day 10 of 304" in all_text(page)
