@@ -21,6 +21,7 @@ from rich.table import Table
 from corridors.scenarios import (
     Scenario,
     ScenarioError,
+    builtin_names,
     load_scenario,
     parse_set,
 )
@@ -165,23 +166,23 @@ def schema() -> None:
 @app.command("list")
 def list_scenarios() -> None:
     """List the built-in scenarios, their titles, and what each variant changes."""
-    from corridors.analysis.catalogue import describe, scenario_names, template_names
+    from corridors.analysis.catalogue import TEMPLATES, describe
 
-    table = Table(title="Built-in scenarios", show_lines=True)
-    table.add_column("name", no_wrap=True)
-    table.add_column("title and variants (add a variant with --variant NAME)")
-    for name in scenario_names():
+    names = builtin_names()
+    for name in [n for n in names if n not in TEMPLATES]:
         try:
             info = describe(name)
         except ScenarioError as exc:  # pragma: no cover - the library is tested
-            table.add_row(name, escape(f"(invalid: {exc})"))
+            out_console.print(f"{escape(name)}: (invalid: {escape(str(exc))})", soft_wrap=True)
             continue
-        lines = [f"[bold]{escape(info.title)}[/]"]
+        out_console.print(f"[bold]{escape(name)}[/]  {escape(info.title)}", soft_wrap=True)
+        if info.variants:
+            out_console.print("  variants (add one with --variant NAME):")
         for v in info.variants:
-            lines.append(f"• [cyan]{escape(v.name)}[/]: {escape(v.changes or v.title)}")
-        table.add_row(name, "\n".join(lines))
-    out_console.print(table)
-    templates = template_names()
+            text = f"  - [cyan]{escape(v.name)}[/]: {escape(v.changes or v.title)}"
+            out_console.print(text, soft_wrap=True)
+        out_console.print()
+    templates = [n for n in names if n in TEMPLATES]
     if templates:
         out_console.print(
             f"To write your own scenario, copy the template ({', '.join(templates)}); "
