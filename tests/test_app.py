@@ -570,3 +570,51 @@ def test_play_and_pause():
         eventually(lambda: f"Day {paused + 1} of" in all_text(box))
     finally:
         rc.close()
+
+
+# ---------------------------------------------------------------------------- the lesson flow
+
+LESSON = Path(__file__).parent / "fixtures" / "lesson-lachin.yaml"
+
+
+def test_lesson_flow_records_the_prediction_and_debriefs_against_run_and_record():
+    from corridors.app import lesson
+    from corridors.app.main import Page
+
+    session = Session(scenario=str(LESSON))
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        tab = next(w for w in walk(box) if isinstance(w, v.Tabs))
+        tab.v_model = 3  # Teach
+        text = all_text(box)
+        assert "A model is a small, explicit set of assumptions" in text
+        assert "It is not a forecast" in text
+        assert "One road in" in text and "card 1 of 6" in text
+        button(box, "Next").click()
+        assert "When does Nagorno-Karabakh first run short?" in all_text(box)
+        toggle = next(w for w in walk(box) if isinstance(w, v.BtnToggle))
+        toggle.v_model = 1  # "Within three months"
+        button(box, "Record the class's prediction").click()
+        assert session.predictions == {"1": "Within three months"}
+        assert "Recorded: Within three months" in all_text(box)
+        # the card and the prediction survive a tab switch
+        tab.v_model = 0
+        tab.v_model = 3
+        assert "Recorded: Within three months" in all_text(box)
+        session.run_to_end()
+        for _ in range(4):
+            button(box, "Next").click()
+        debrief = html_of(box, "lesson-debrief")
+        # key events first, each saying where it comes from; then prediction, run and record
+        assert debrief.index("Key events") < debrief.index("Your prediction, the run")
+        assert "scenario assumption" in debrief or "record (" in debrief
+        assert "Within three months" in debrief
+        shortage = session.summary()["NKR.first_shortage_date"]
+        assert shortage and shortage in debrief
+        assert "2023-09-19 (ACAPS; RFE/RL (V2))" in debrief  # the record, with its source
+        assert "nan" not in debrief
+    finally:
+        rc.close()
+    handout = lesson.handout_html(session.spec)
+    assert "When does Azerbaijan attack?" in handout and "☐ Within a month" in handout
+    assert "<script" not in handout and "--" not in handout.replace("<!--", "")

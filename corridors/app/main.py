@@ -78,7 +78,7 @@ def Page(session: Session | None = None):
                     with solara.lab.Tab("Sweeps"):
                         SweepExplorer()
                     with solara.lab.Tab("Teach"):
-                        Teaching(session, view)
+                        Teaching(session, view, changed)
                     with solara.lab.Tab("Downloads"):
                         Downloads(session, view)
 

@@ -180,6 +180,11 @@ class Session:
         self._shown = threading.Condition()
         self.playing = False
         self.interventions: list[dict[str, Any]] = []
+        self.lesson_card = 0
+        """The lesson card on show (kept here, so a tab switch does not lose it)."""
+        self.predictions: dict[str, str] = {}
+        """The class's predictions by lesson card index (kept across resets: they are the
+        class's, not the run's)."""
         self._view: View | None = None
         self._flows: tuple[int, pd.DataFrame] | None = None
         self.configure(scenario, variants, seed, days, overrides)
@@ -429,9 +434,13 @@ def _event_subject(event: Any) -> str:
 
 
 def scenario_choices() -> list[tuple[str, str]]:
-    """Built-in scenarios as (name, title)."""
+    """Built-in scenarios as (name, title); templates (files to copy) are not offered."""
+    from corridors.analysis.catalogue import TEMPLATES
+
     out = []
     for name in builtin_names():
+        if name in TEMPLATES:
+            continue
         try:
             title = load_scenario(name).meta.title
         except ScenarioError:  # pragma: no cover - the library is tested
