@@ -618,3 +618,23 @@ def test_lesson_flow_records_the_prediction_and_debriefs_against_run_and_record(
     handout = lesson.handout_html(session.spec)
     assert "When does Azerbaijan attack?" in handout and "☐ Within a month" in handout
     assert "<script" not in handout and "--" not in handout.replace("<!--", "")
+
+
+def test_projector_map_names_focus_links_and_states_by_name(page):
+    m = map_widget(page)
+    assert not m.presentation
+    focus = {lk["name"] for lk in m.links if lk["focus"]}
+    assert {"lachin", "aghdam"} <= focus  # the roads into Nagorno-Karabakh
+    lachin = next(lk for lk in m.links if lk["name"] == "lachin")
+    assert lachin["width"] >= 9
+    assert "t carried today" in lachin["title"] and "open" in lachin["title"]
+    # names, never codes, in what the map writes
+    assert all(s["label"] == s["name"] and "(" not in s["title"] for s in m.states)
+    assert {"Armenia", "Azerbaijan", "Georgia"} <= {c["name"] for c in m.countries}
+    x0, y0, x1, y1 = m.focus_box
+    assert x1 - x0 < m.width / 2  # the scenario's area, not the whole map
+    assert [s["stress"] for s in m.stress_scale] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    next(
+        w for w in walk(page) if getattr(w, "label", "").startswith("Projector view")
+    ).v_model = True
+    assert map_widget(page).presentation
