@@ -631,10 +631,31 @@ def test_projector_map_names_focus_links_and_states_by_name(page):
     # names, never codes, in what the map writes
     assert all(s["label"] == s["name"] and "(" not in s["title"] for s in m.states)
     assert {"Armenia", "Azerbaijan", "Georgia"} <= {c["name"] for c in m.countries}
-    x0, y0, x1, y1 = m.focus_box
+    x0, _, x1, _ = m.focus_box
     assert x1 - x0 < m.width / 2  # the scenario's area, not the whole map
     assert [s["stress"] for s in m.stress_scale] == [0.0, 0.25, 0.5, 0.75, 1.0]
     next(
         w for w in walk(page) if getattr(w, "label", "").startswith("Projector view")
     ).v_model = True
     assert map_widget(page).presentation
+
+
+def test_mesa_solaraviz_page_drives_conflict_model(monkeypatch):
+    """Mesa's own SolaraViz (Mesa's viz extra, in corridors[app]) steps a ConflictModel."""
+    from corridors.app import mesa_page
+
+    made = []
+    monkeypatch.setattr(
+        mesa_page,
+        "new_model",
+        lambda: made.append(mesa_page.ConflictModel("lachin-2023", rng=1)) or made[-1],
+    )
+    box, rc = solara.render(solara.AppLayout(children=[mesa_page.Page()]), handle_error=False)
+    try:
+        text = all_text(box)
+        assert "Corridors with Mesa's SolaraViz" in text or "Step" in text
+        step = next(w for w in walk(box) if isinstance(w, v.Btn) and "Step" in all_text(w))
+        step.fire_event("click", {})
+        assert len(made) == 1 and made[0].steps == 1
+    finally:
+        rc.close()
