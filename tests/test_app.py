@@ -526,15 +526,16 @@ def test_sweep_explorer_reads_a_sweep_directory(tmp_path, monkeypatch):
 
     box, rc = solara.render(sweep.SweepExplorer(), handle_error=False)
     try:
-        field = next(w for w in walk(box) if isinstance(w, v.TextField))
+        field = select(box, "Sweep directory")
         assert field.v_model == "out/sweeps/s1"
         button(box, "Open").click()
         assert "24 runs" in all_text(box)
         assert len(images(box)) == 3  # heatmap, distribution, sensitivity
         assert "Indices saved with the sweep (sobol.csv)" in all_text(box)
-        field.v_model = "../.."
+        field.v_model = "../.."  # a tampered select: only listed directories open
         button(box, "Open").click()
-        assert "outside" in all_text(box)
+        assert "choose one of the sweep directories listed" in all_text(box)
+        assert "24 runs" not in all_text(box)
     finally:
         rc.close()
 
@@ -581,7 +582,11 @@ def test_lesson_flow_records_the_prediction_and_debriefs_against_run_and_record(
     from corridors.app import lesson
     from corridors.app.main import Page
 
-    session = Session(scenario=str(LESSON))
+    session = Session()
+    data = LESSON.read_bytes()
+    with LESSON.open("rb") as fh:
+        upload = session.catalog.add_upload(LESSON.name, len(data), fh.read)
+    session.configure(upload)
     box, rc = solara.render(Page(session=session), handle_error=False)
     try:
         tab = next(w for w in walk(box) if isinstance(w, v.Tabs))

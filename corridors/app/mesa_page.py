@@ -37,7 +37,7 @@ def new_model() -> ConflictModel:
 @solara.component
 def Page():
     # one model per browser session (a model built at module level would be shared)
-    model = solara.use_memo(lambda: new_model(), [])
+    model = solara.use_memo(lambda: new_model(), [])  # noqa: PLW0108 (patched in tests)
     SolaraViz(
         model,
         components=COMPONENTS,

@@ -278,6 +278,11 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
     """Set ``value`` at dotted ``path`` (list items by name, code or index)."""
     origin = Where(f"--set {path}")
     parts = path.split(".")
+    if parts[0] == "extends":
+        # which files a scenario reads is the file's own choice, never an override's
+        raise ScenarioError(
+            [Problem(origin, "extends", "cannot be set by an override; write it in the file")]
+        )
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
