@@ -664,3 +664,45 @@ def test_mesa_solaraviz_page_drives_conflict_model(monkeypatch):
         assert len(made) == 1 and made[0].steps == 1
     finally:
         rc.close()
+
+
+def test_a_run_travels_in_a_link_and_replays_deterministically():
+    a = Session(seed=3, overrides={"parameters.stress_rise_per_day": 0.05})
+    a.step(10)
+    a.intervene({"action": "close_link", "link": "lachin", "reason": "class: blockade"})
+    a.step(5)
+    a.intervene({"action": "open_link", "link": "lachin"})
+    a.step(7)
+    token = a.state_token()
+    b = Session()  # another tab, or another machine running the app
+    b.restore(token)
+    assert b.run_state() == a.run_state()
+    assert b.view().day == 22
+    assert b.summary() == a.summary()
+    pd.testing.assert_frame_equal(b.view().events, a.view().events)
+    # nothing in a link is trusted: a bad one changes nothing and says why
+    for bad in ("", "not-a-token", token[:-7] + "AAAAAAA", "x" * 50_000):
+        with pytest.raises(Exception) as info:
+            b.restore(bad)
+        assert "link" in str(info.value) or "not" in str(info.value)
+        assert b.view().day == 22
+    import base64
+    import json
+    import zlib
+
+    def forged(**changes):
+        state = {**a.run_state(), **changes}
+        raw = zlib.compress(json.dumps(state).encode())
+        return base64.urlsafe_b64encode(raw).decode()
+
+    for state in (
+        {"scenario": "/etc/passwd"},
+        {"scenario": "../lachin-2023"},
+        {"day": 10**9},
+        {"seed": -1},
+        {"interventions": [[1, {"action": "close_link", "link": "nowhere"}]]},
+        {"overrides": {"meta.title": {"nested": 1}}},
+    ):
+        with pytest.raises(Exception):  # noqa: B017
+            b.restore(forged(**state))
+        assert b.run_state() == a.run_state()

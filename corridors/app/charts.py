@@ -317,7 +317,9 @@ def chart_data(view: View, extra: Iterable[str]) -> list[ChartData]:
 def echart_option(view: View, chart: ChartData) -> dict[str, Any]:
     """The chart's layout for ECharts: title, axes over the whole period, legend below the
     plot (never over the data), one line per series with its fixed colour."""
-    dates = [(view.start + dt.timedelta(days=i)).isoformat() for i in range(view.n_days + 1)]
+    # the value after day N is drawn at day N's date (day 1 = the start date; day 0, the
+    # state before the start, on the eve), as the header and the timeline number days
+    dates = [(view.start + dt.timedelta(days=i - 1)).isoformat() for i in range(view.n_days + 1)]
     y_axis: dict[str, Any] = {
         "type": "log" if chart.log else "value",
         "name": chart.unit,
@@ -370,7 +372,7 @@ def marks(view: View) -> dict[str, Any]:
                     {"xAxis": date.isoformat(), "lineStyle": {"color": colour, "type": dash}}
                 )
     data.append(
-        {"xAxis": view.date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}}
+        {"xAxis": view.day_date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}}
     )
     return {"symbol": "none", "silent": True, "label": {"show": False}, "data": data}
 

@@ -200,8 +200,7 @@ def RunControls(session: Session, view: View, on_change: Callable[[], None]):
         progress = 100 * view.day / max(view.n_days, 1)
         solara.ProgressLinear(value=progress, color="primary")
         solara.Text(
-            f"Day {view.day} of {view.n_days} · {view.date}"
-            + ("" if view.running else " · finished"),
+            view.day_label + ("" if view.running else " · finished"),
             classes=["corridors-day"],
             style={"font-size": "13px"},
         )

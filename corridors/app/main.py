@@ -9,6 +9,9 @@ the seat back and delete the session's uploads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import solara
 
 from corridors.app.charts import Charts
@@ -33,6 +36,11 @@ CSS = """
 .corridors-panel { border: 1px solid #e0e0e0; border-radius: 6px; padding: 8px; }
 .corridors-timeline-table td { padding: 2px 4px; border-bottom: 1px solid #eeeeee; }
 """
+
+
+@solara.component_vue(str(Path(__file__).with_name("urlstate.vue")))
+def UrlState(token: str, event_restore: Callable[[str], None]):
+    """The run in the page's address (urlstate.vue)."""
 
 
 @solara.component
@@ -82,8 +90,22 @@ def App(session: Session | None = None):
     def select(item: str) -> None:
         selected.set(None if selected.value == item else item)
 
+    link_error = solara.use_reactive("")
+
+    def restore(token: str) -> None:
+        try:
+            session.restore(token)
+        except Exception as exc:  # any problem with a link: say so, keep the current run
+            link_error.set(f"This link's run could not be restored: {error_text(exc)}")
+        else:
+            link_error.set("")
+        changed()
+
     solara.Title("Corridors")
     solara.Style(CSS)
+    UrlState(token=session.state_token(), event_restore=restore)
+    if link_error.value:
+        solara.Warning(link_error.value, dense=True, classes=["corridors-link-error"])
     with solara.Column(gap="8px", classes=["corridors-app"]):
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}, gap="12px"):
             solara.Text("Corridors", style={"font-size": "22px", "font-weight": "700"})
@@ -91,14 +113,15 @@ def App(session: Session | None = None):
             if view.variants:
                 solara.Text(f"variants: {', '.join(view.variants)}", style={"color": "#6a1b9a"})
             solara.Text(
-                f"Day {view.day} of {view.n_days} · {view.date}",
+                view.day_label,
                 style={"font-size": "16px", "font-weight": "500", "color": "#1565c0"},
                 classes=["corridors-header-day"],
             )
         with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
             with solara.Column(gap="8px", classes=["corridors-left"]):
                 with solara.Column(classes=["corridors-panel"]):
-                    ScenarioPanel(session, view, changed)
+                    # keyed by the configuration: a restored run redraws its fields
+                    ScenarioPanel(session, view, changed).key(f"scenario-{session.configured}")
                 with solara.Column(classes=["corridors-panel"]):
                     RunControls(session, view, changed)
                 with solara.Column(classes=["corridors-panel"]):
