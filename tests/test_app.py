@@ -706,3 +706,16 @@ def test_a_run_travels_in_a_link_and_replays_deterministically():
         with pytest.raises(Exception):  # noqa: B017
             b.restore(forged(**state))
         assert b.run_state() == a.run_state()
+
+
+def test_the_intervention_form_keeps_its_selection_after_apply(page):
+    select(page, "Action").v_model = "Close link"
+    select(page, "link").v_model = "aghdam"
+    button(page, "Apply now").click()
+    assert "link aghdam closed" in all_text(page)
+    assert select(page, "link").v_model == "aghdam"
+    select(page, "Action").v_model = "Open link"
+    select(page, "link").v_model = "aghdam"
+    button(page, "Apply now").click()
+    assert select(page, "link").v_model == "aghdam"
+    assert "link aghdam reopened" in all_text(page)

@@ -341,8 +341,8 @@ def InterventionPanel(
                 spec.action, check_values(spec, values), reason=text or "intervention in the app"
             )
             entry = session.intervene(event)
+            # the form keeps what was chosen: a second Apply acts on the same link
             message.set(("ok", f"Day {entry.step}: {entry.message}"))
-            edits.set({})
         finally:
             on_change()
 
