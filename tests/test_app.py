@@ -719,3 +719,36 @@ def test_the_intervention_form_keeps_its_selection_after_apply(page):
     button(page, "Apply now").click()
     assert select(page, "link").v_model == "aghdam"
     assert "link aghdam reopened" in all_text(page)
+
+
+def test_compare_keeps_results_and_uses_the_run_tabs_seed_and_overrides(monkeypatch):
+    from corridors.app import compare
+    from corridors.app.main import Page
+
+    calls = []
+    real = compare.compare_runs
+
+    def spy(a, b, seeds, days=None, load=compare.load_scenario):
+        calls.append((seeds, days, load("lachin-2023").parameters))
+        return real(a, b, seeds, days=days, load=load)
+
+    monkeypatch.setattr(compare, "compare_runs", spy)
+    session = Session(seed=7, days=30, overrides={"parameters.stress_rise_per_day": 0.05})
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        _tab(box, "Compare")
+        seeds = next(w for w in walk(box) if isinstance(w, v.TextField) and "Seeds" in w.label)
+        assert seeds.v_model == "7-11"  # from the Run tab's seed
+        seeds.v_model = "7,8"
+        button(box, "Run comparison").click()
+        (used_seeds, used_days, parameters), *_ = calls
+        assert used_seeds == [7, 8] and used_days == 30
+        assert parameters.stress_rise_per_day == 0.05
+        table = all_text(box)
+        assert "largest difference first" in table and "nan" not in table.lower()
+        _tab(box, "Run")
+        _tab(box, "Compare")  # the result survives a tab switch
+        assert "largest difference first" in all_text(box)
+        assert len(calls) == 1
+    finally:
+        rc.close()

@@ -131,7 +131,7 @@ def App(session: Session | None = None):
                     with solara.lab.Tab("Run"):
                         RunTab(session, view, selected.value, select, changed)
                     with solara.lab.Tab("Compare"):
-                        Compare(session.catalog, session.scenario)
+                        Compare(session.catalog, session.scenario, session)
                     with solara.lab.Tab("Sweeps"):
                         SweepExplorer()
                     with solara.lab.Tab("Teach"):

@@ -208,6 +208,8 @@ class Session:
         self._shown = threading.Condition()
         self.playing = False
         self.interventions: list[dict[str, Any]] = []
+        self.compare_state: dict[str, Any] = {}
+        """The Compare tab's choices and last result (kept across tab switches)."""
         self.configured = 0
         """How many times a scenario was loaded (the page redraws its settings on a change)."""
         self.lesson_card = 0
@@ -372,9 +374,8 @@ class Session:
             raise limits.LimitError("the link's overrides are not valid")
         for path, value in overrides.items():
             limits.check_text("override", str(path), limits.MAX_TEXT)
-            if (
-                not isinstance(value, str | int | float | bool)
-                or (isinstance(value, str) and len(value) > limits.MAX_VALUE_TEXT)
+            if not isinstance(value, str | int | float | bool) or (
+                isinstance(value, str) and len(value) > limits.MAX_VALUE_TEXT
             ):
                 raise limits.LimitError(f"the link's override {str(path)[:40]} is not valid")
         steps = state.get("interventions") or []
