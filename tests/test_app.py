@@ -363,12 +363,12 @@ def test_scenario_picker_variant_seed_overrides_and_reset():
         assert session.seed == 7
         commit(text_field(box, "Days"), "30")
         assert "Day 0 of 30" in all_text(box)
-        commit(text_field(box, "Overrides"), "links.lachin.capacity_t_per_day=400")
+        commit(text_field(box, "Changed numbers"), "links.lachin.capacity_t_per_day=400")
         assert session.overrides == {"links.lachin.capacity_t_per_day": 400}
         assert session.view().link("lachin")["capacity_t_per_day"] == 400
         assert "--set links.lachin.capacity_t_per_day=400" in session.scenario_yaml()
 
-        commit(text_field(box, "Overrides"), "links.lachn.capacity_t_per_day=400")
+        commit(text_field(box, "Changed numbers"), "links.lachn.capacity_t_per_day=400")
         assert by_class(box, "corridors-scenario-error")
         assert "did you mean 'lachin'" in all_text(box)
         assert session.overrides == {"links.lachin.capacity_t_per_day": 400}  # kept the last good

@@ -112,7 +112,7 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
             )
         with solara.Column(gap="0px", classes=["corridors-overrides"]):
             solara.InputTextArea(
-                "Overrides (PATH=VALUE per line)",
+                "Changed numbers, one per line (e.g. links.lachin.capacity_t_per_day=400)",
                 value=overrides_text.value,
                 on_value=apply_overrides,
                 rows=2,

@@ -211,6 +211,7 @@ def Map(view: View, selected: str | None, on_select: Callable[[str], None]):
         )
         if not borders:
             solara.Text(
-                "Country borders are not installed: run `python -m corridors.app.assets`.",
+                "Country borders are not installed: ask whoever runs the app to fetch its assets "
+                "(make assets).",
                 style={"font-size": "12px", "color": "#8d6e63"},
             )
