@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -410,9 +411,30 @@ def test_teach_tab_briefing_and_debrief(page):
     _tab(page, "Teach")
     text = all_text(page)
     assert "Briefing" in text and "trilateral statement" in text
-    assert "Debrief" in text
-    assert "What happened" in text and "Why" in text
-    assert "Nagorno-Karabakh first ran short of" in text
+    assert "It is not a forecast" in text
+    # the default scenario has lesson cards: walk them to the debrief
+    total = int(re.search(r"card 1 of (\d+)", text).group(1))
+    for _ in range(total - 1):
+        button(page, "Next").click()
+    debrief = html_of(page, "lesson-debrief")
+    assert "Key events" in debrief and "Your prediction, the run, the record" in debrief
+    assert "Nagorno-Karabakh" in debrief and "(no prediction recorded)" in debrief
+    assert not re.search(r"\bnan\b", debrief)
+
+
+def test_plain_teach_tab_without_lesson_cards_has_briefing_and_debrief():
+    from corridors.app.main import Page
+
+    session = Session(scenario="template")  # no lesson cards
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        session.run_to_end()
+        _tab(box, "Teach")
+        text = all_text(box)
+        assert "It is not a forecast" in text and "Debrief" in text
+        assert "What happened" in text and "Why" in text
+    finally:
+        rc.close()
 
 
 def test_briefing_lists_questions_and_things_to_try():
