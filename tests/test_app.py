@@ -135,7 +135,8 @@ def test_server_environment_is_offline():
     env = offline_env({})
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1")
-    assert "--production" in command()
+    assert env["SOLARA_MODE"] == "production"
+    assert "corridors.app.asgi:app" in command()
 
 
 def test_topojson_decoder_and_border_paths():

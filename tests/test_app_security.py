@@ -513,3 +513,36 @@ def test_the_embedded_dask_cluster_listens_only_for_its_own_comms():
     # no dashboard on :8787, no HTTP server anywhere: only the scheduler's, nannies' and
     # workers' own comm ports
     assert {port for _, port in listening} <= comm_ports, (listening, comms)
+
+
+@given(st.text(max_size=200) | st.binary(max_size=50).map(lambda b: b.decode("latin-1")))
+@settings(max_examples=200, deadline=None)
+def test_no_text_but_a_catalog_id_names_a_scenario(text):
+    catalog = Catalog()
+    if text in catalog.builtins():
+        assert catalog.source(text) == text
+        return
+    with pytest.raises(CatalogError):
+        catalog.source(text)
+    with pytest.raises(CatalogError):
+        catalog.check_variants("lachin-2023", [text])
+
+
+def test_a_component_that_fails_to_draw_shows_one_line(monkeypatch):
+    import solara
+
+    from corridors.app import main
+
+    @solara.component
+    def Broken(*args, **kwargs):  # noqa: N802 - a component
+        raise RuntimeError("/srv/corridors/secret.py: boom")
+
+    monkeypatch.setattr(main, "RunTab", Broken)
+    box, rc = solara.render(main.Page(), handle_error=False)
+    try:
+        text = all_text(box)
+        assert "something went wrong on the server (RuntimeError)" in text
+        assert "Traceback" not in text and "/srv" not in text
+        assert "Try again" in text
+    finally:
+        rc.close()

@@ -39,6 +39,7 @@ def offline_env(
     """Environment for a Solara server that never calls out and ends idle sessions."""
     env = dict(os.environ if base is None else base)
     env["SOLARA_APP"] = APP_MODULE
+    env.setdefault("SOLARA_MODE", "production")  # `solara run --auto-restart` overrides it
     if session_timeout is not None:
         env["SOLARA_KERNEL_CULL_TIMEOUT"] = session_timeout
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", SESSION_TIMEOUT)
