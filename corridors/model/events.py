@@ -7,6 +7,8 @@ and writes to the event log why it happened. Scheduled events fire at the start 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from corridors.scenarios import schema
-from corridors.scenarios.loader import set_field, validate_data
+from corridors.scenarios.loader import Problem, ScenarioError, Where, set_field, validate_data
 
 if TYPE_CHECKING:
     from corridors.model.conflict_model import ConflictModel
@@ -33,6 +35,91 @@ class EventSchedule:
 
     def due(self, day: int) -> list[Any]:
         return self.by_day.get(day, [])
+
+
+def _season_dates(season: schema.Season, start: dt.date, end: dt.date) -> list[tuple]:
+    """(opens, closes) date pairs of a yearly season overlapping start … end."""
+    out = []
+    for year in range(start.year - 1, end.year + 1):
+        opens = _month_day(season.opens, year)
+        closes = _month_day(season.closes, year if season.closes > season.opens else year + 1)
+        if opens <= end and closes > start:
+            out.append((opens, closes))
+    return out
+
+
+def _month_day(text: str, year: int) -> dt.date:
+    month, day = int(text[:2]), int(text[3:])
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        day = 28
+    return dt.date(year, month, day)
+
+
+def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list[Any]:
+    """Open and close events for links that run only in seasons, between start and end.
+
+    A link with seasons starts closed unless the first day falls in one; on each season's first
+    day it opens (at the season's capacity, if it has one) and on its closing day it closes."""
+    events: list[Any] = []
+    for link in spec.links:
+        if not link.seasons:
+            continue
+        windows = [
+            (w, season) for season in link.seasons for w in _season_dates(season, start, end)
+        ]
+        open_at_start = any(a <= start < b for (a, b), _ in windows)
+        if not open_at_start:
+            events.append(
+                schema.CloseLink(
+                    action="close_link", link=link.name, date=start, reason="out of season"
+                )
+            )
+        for (opens, closes), season in sorted(windows, key=lambda item: item[0]):
+            if opens > start:
+                if season.capacity_t_per_day is not None:
+                    events.append(
+                        schema.SetParameter(
+                            action="set_parameter",
+                            path=f"links.{link.name}.capacity_t_per_day",
+                            value=season.capacity_t_per_day,
+                            date=opens,
+                            reason="seasonal capacity",
+                            source=season.source,
+                        )
+                    )
+                events.append(
+                    schema.OpenLink(
+                        action="open_link",
+                        link=link.name,
+                        date=opens,
+                        reason=f"season opens ({season.opens})",
+                        source=season.source,
+                    )
+                )
+            elif season.capacity_t_per_day is not None and opens <= start < closes:
+                events.append(
+                    schema.SetParameter(
+                        action="set_parameter",
+                        path=f"links.{link.name}.capacity_t_per_day",
+                        value=season.capacity_t_per_day,
+                        date=start,
+                        reason="seasonal capacity",
+                        source=season.source,
+                    )
+                )
+            if closes <= end:
+                events.append(
+                    schema.CloseLink(
+                        action="close_link",
+                        link=link.name,
+                        date=closes,
+                        reason=f"season closes ({season.closes})",
+                        source=season.source,
+                    )
+                )
+    # on a day one season closes and the next opens, close first
+    order = {"close_link": 0, "set_parameter": 1, "open_link": 2}
+    return sorted(events, key=lambda ev: (ev.date, order[ev.action]))
 
 
 def _by(event: Any) -> str:
@@ -104,6 +191,46 @@ def _withdraw(model: ConflictModel, event: Any) -> Outcome:
     return guarantor.name, message, {"to": protected.name}
 
 
+def _offensive(model: ConflictModel, event: Any) -> Outcome:
+    """A claimant's order: launch now, hold (the rule stops firing), or back to the rule.
+    The decisions module reads ``model.held_offensives``."""
+    attacker, target = model.state(event.state), model.state(event.to)
+    key = (attacker.name, target.name)
+    claim = next((c for c in attacker.spec.claims if c.target == target.name), None)
+    if claim is None:
+        raise ScenarioError(
+            [
+                Problem(
+                    Where(f"event on {event.date}"),
+                    "to",
+                    f"{attacker.name} has no claim on "
+                    f"{target.name}, so it has no offensive to order",
+                )
+            ]
+        )
+    if event.order == "hold":
+        model.held_offensives.add(key)
+        return attacker.name, f"{attacker.name} holds its offensive on {target.name}", {}
+    if event.order == "rule":
+        model.held_offensives.discard(key)
+        return (
+            attacker.name,
+            f"{attacker.name}'s decision on {target.name} is left to its rule again",
+            {},
+        )
+    model.held_offensives.add(key)  # launched by order: the rule does not decide any more
+    combat = model.combat
+    if target.fallen or attacker.fallen or combat.engaged(*key) or combat.concluded(*key):
+        message = f"{attacker.name} orders an offensive on {target.name}: too late, the war has "
+        return attacker.name, message + "already begun or ended", {"target": target.name}
+    model.combat.start(attacker, target, claim)
+    return (
+        attacker.name,
+        f"{attacker.name} launches an offensive on {target.name} (ordered)",
+        {"target": target.name},
+    )
+
+
 def _set_parameter(model: ConflictModel, event: Any) -> Outcome:
     before = _current(model.spec, event.path)
     candidate = model.spec.model_copy(deep=True)
@@ -132,6 +259,7 @@ HANDLERS = {
     "embargo": _embargo,
     "lift_embargo": _embargo,
     "withdraw_peacekeepers": _withdraw,
+    "order_offensive": _offensive,
     "set_parameter": _set_parameter,
 }
 """What each action does; every action of the schema has one (a test checks)."""
