@@ -54,12 +54,12 @@ def Page(session: Session | None = None):
         return SEATS.give_back if seated else None
 
     solara.use_effect(give_back, [])
+    # a bug while drawing shows one line (logged with its traceback), never the traceback
+    exception, clear = solara.use_exception()
     if not seated:
         solara.Title("Corridors")
         solara.Error(FULL_MESSAGE.format(n=max_sessions()), classes=["corridors-full"])
         return
-    # a bug while drawing shows one line (logged with its traceback), never the traceback
-    exception, clear = solara.use_exception()
     if exception is not None:
         solara.Title("Corridors")
         solara.Error(error_text(exception), classes=["corridors-page-error"])
