@@ -25,7 +25,6 @@ from corridors.scenarios import (
     builtin_names,
     load_scenario,
     parse_set,
-    variant_names,
 )
 
 app = typer.Typer(
@@ -167,18 +166,72 @@ def schema() -> None:
 
 @app.command("list")
 def list_scenarios() -> None:
-    """List the built-in scenarios and their variants."""
-    table = Table(title="Built-in scenarios")
-    table.add_column("name")
-    table.add_column("title")
-    table.add_column("variants")
-    for name in builtin_names():
+    """List the built-in scenarios, their titles, and what each variant changes."""
+    from corridors.analysis.catalogue import TEMPLATES, describe
+
+    names = builtin_names()
+    for name in [n for n in names if n not in TEMPLATES]:
         try:
-            title = load_scenario(name).meta.title
+            info = describe(name)
         except ScenarioError as exc:  # pragma: no cover - the library is tested
-            title = f"(invalid: {exc})"
-        table.add_row(name, title, ", ".join(variant_names(name)) or "—")
-    out_console.print(table)
+            out_console.print(f"{escape(name)}: (invalid: {escape(str(exc))})", soft_wrap=True)
+            continue
+        out_console.print(f"[bold]{escape(name)}[/]  {escape(info.title)}", soft_wrap=True)
+        if info.variants:
+            out_console.print("  variants (add one with --variant NAME):")
+        for v in info.variants:
+            text = f"  - [cyan]{escape(v.name)}[/]: {escape(v.changes or v.title)}"
+            out_console.print(text, soft_wrap=True)
+        out_console.print()
+    templates = [n for n in names if n in TEMPLATES]
+    if templates:
+        out_console.print(
+            f"To write your own scenario, copy the template ({', '.join(templates)}); "
+            "see docs/scenarios.md.",
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def brief(scenario: ScenarioArg, variant: VariantOpt = None) -> None:
+    """Print a scenario's briefing, questions and things to try (Markdown)."""
+    from corridors.analysis.catalogue import brief_text
+
+    try:
+        spec = _load(scenario, variant, None)
+    except ScenarioError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(brief_text(spec))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run's output folder (from `corridors run`).")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: RUN_DIR/report.html).")
+    ] = None,
+) -> None:
+    """Write a one-file report of a run (HTML that works offline, and Markdown) for a class."""
+    from corridors.analysis.report import ReportError, load_run, write_report
+
+    try:
+        result = load_run(run_dir)
+    except ReportError as exc:
+        _print_error(str(exc))
+        raise typer.Exit(BAD_INPUT) from None
+    html_path = out or run_dir / "report.html"
+    paths = write_report(result, html_path, countries=_countries())
+    out_console.print(f"Wrote {', '.join(escape(str(p)) for p in paths)}", soft_wrap=True)
+
+
+def _countries() -> tuple:
+    """Country borders for the report's map, when the app's assets are installed."""
+    try:
+        from corridors.app import geo
+
+        return geo.load_countries()
+    except Exception:  # no borders: the map shows states and links only
+        return ()
 
 
 @app.command("app")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,6 +86,11 @@ def map_widget(root):
 
 def images(root) -> list[bytes]:
     return [w.value for w in walk(root) if isinstance(w, widgets.Image)]
+
+
+def charts(root) -> list:
+    """The browser-side charts (echart.vue widgets)."""
+    return [w for w in walk(root) if hasattr(w, "tail") and hasattr(w, "option")]
 
 
 def html_of(root, cls: str) -> str:
@@ -270,15 +276,22 @@ def test_page_renders_map_charts_timeline(page):
     lachin = next(lk for lk in m.links if lk["name"] == "lachin")
     assert lachin["status"] == "open"
     assert lachin["color"] == "#2e7d32"
-    assert len(images(page)) >= 3  # stocks, stress, flows (+ extra series)
+    shown = charts(page)
+    assert len(shown) >= 3  # stocks, stress, flows (+ extra series)
+    titles = [json.loads(c.option)["title"]["text"] for c in shown]
+    assert "Stocks in Nagorno-Karabakh (t)" in titles
+    assert all("·" not in t and "(" in t for t in titles)  # entity and unit, no codes
 
 
 def test_controls_step_intervene_and_timeline(page):
-    before = images(page)
+    stocks = next(c for c in charts(page) if "Stocks" in json.loads(c.option)["title"]["text"])
+    layout = stocks.option
     for _ in range(3):
         button(page, "Step").click()
     assert "Day 3 of 319" in all_text(page)
-    assert images(page) != before  # charts redrawn for the new day
+    # the chart gets the new days' values; its layout (and colours) is not sent again
+    assert [len(line) for line in json.loads(stocks.tail)] == [4, 4, 4]
+    assert stocks.option == layout
     select(page, "Speed (days per step)").v_model = "1 week"
     button(page, "Step").click()
     assert "Day 10 of 319" in all_text(page)
@@ -352,12 +365,12 @@ def test_scenario_picker_variant_seed_overrides_and_reset():
         assert session.seed == 7
         commit(text_field(box, "Days"), "30")
         assert "Day 0 of 30" in all_text(box)
-        commit(text_field(box, "Overrides"), "links.lachin.capacity_t_per_day=400")
+        commit(text_field(box, "Changed numbers"), "links.lachin.capacity_t_per_day=400")
         assert session.overrides == {"links.lachin.capacity_t_per_day": 400}
         assert session.view().link("lachin")["capacity_t_per_day"] == 400
         assert "--set links.lachin.capacity_t_per_day=400" in session.scenario_yaml()
 
-        commit(text_field(box, "Overrides"), "links.lachn.capacity_t_per_day=400")
+        commit(text_field(box, "Changed numbers"), "links.lachn.capacity_t_per_day=400")
         assert by_class(box, "corridors-scenario-error")
         assert "did you mean 'lachin'" in all_text(box)
         assert session.overrides == {"links.lachin.capacity_t_per_day": 400}  # kept the last good
@@ -399,9 +412,30 @@ def test_teach_tab_briefing_and_debrief(page):
     _tab(page, "Teach")
     text = all_text(page)
     assert "Briefing" in text and "trilateral statement" in text
-    assert "Debrief" in text
-    assert "What happened" in text and "Why" in text
-    assert "Nagorno-Karabakh first ran short of" in text
+    assert "It is not a forecast" in text
+    # the default scenario has lesson cards: walk them to the debrief
+    total = int(re.search(r"card 1 of (\d+)", text).group(1))
+    for _ in range(total - 1):
+        button(page, "Next").click()
+    debrief = html_of(page, "lesson-debrief")
+    assert "Key events" in debrief and "Your prediction, the run, the record" in debrief
+    assert "Nagorno-Karabakh" in debrief and "(no prediction recorded)" in debrief
+    assert not re.search(r"\bnan\b", debrief)
+
+
+def test_plain_teach_tab_without_lesson_cards_has_briefing_and_debrief():
+    from corridors.app.main import Page
+
+    session = Session(scenario="template")  # no lesson cards
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        session.run_to_end()
+        _tab(box, "Teach")
+        text = all_text(box)
+        assert "It is not a forecast" in text and "Debrief" in text
+        assert "What happened" in text and "Why" in text
+    finally:
+        rc.close()
 
 
 def test_briefing_lists_questions_and_things_to_try():
@@ -558,5 +592,186 @@ def test_play_and_pause():
         assert session.wait_shown()
         assert session.view().day == paused + 1
         eventually(lambda: f"Day {paused + 1} of" in all_text(box))
+    finally:
+        rc.close()
+
+
+# ---------------------------------------------------------------------------- the lesson flow
+
+LESSON = Path(__file__).parent / "fixtures" / "lesson-lachin.yaml"
+
+
+def test_lesson_flow_records_the_prediction_and_debriefs_against_run_and_record():
+    from corridors.app import lesson
+    from corridors.app.main import Page
+
+    session = Session()
+    data = LESSON.read_bytes()
+    with LESSON.open("rb") as fh:
+        upload = session.catalog.add_upload(LESSON.name, len(data), fh.read)
+    session.configure(upload)
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        tab = next(w for w in walk(box) if isinstance(w, v.Tabs))
+        tab.v_model = 3  # Teach
+        text = all_text(box)
+        assert "A model is a small, explicit set of assumptions" in text
+        assert "It is not a forecast" in text
+        assert "One road in" in text and "card 1 of 6" in text
+        button(box, "Next").click()
+        assert "When does Nagorno-Karabakh first run short?" in all_text(box)
+        toggle = next(w for w in walk(box) if isinstance(w, v.BtnToggle))
+        toggle.v_model = 1  # "Within three months"
+        button(box, "Record the class's prediction").click()
+        assert session.predictions == {"1": "Within three months"}
+        assert "Recorded: Within three months" in all_text(box)
+        # the card and the prediction survive a tab switch
+        tab.v_model = 0
+        tab.v_model = 3
+        assert "Recorded: Within three months" in all_text(box)
+        session.run_to_end()
+        for _ in range(4):
+            button(box, "Next").click()
+        debrief = html_of(box, "lesson-debrief")
+        # key events first, each saying where it comes from; then prediction, run and record
+        assert debrief.index("Key events") < debrief.index("Your prediction, the run")
+        assert "scenario assumption" in debrief or "record (" in debrief
+        assert "Within three months" in debrief
+        shortage = session.summary()["NKR.first_shortage_date"]
+        assert shortage and shortage in debrief
+        assert "2023-09-19 (ACAPS; RFE/RL (V2))" in debrief  # the record, with its source
+        assert "nan" not in debrief
+    finally:
+        rc.close()
+    handout = lesson.handout_html(session.spec)
+    assert "When does Azerbaijan attack?" in handout and "☐ Within a month" in handout
+    assert "<script" not in handout and "--" not in handout.replace("<!--", "")
+
+
+def test_projector_map_names_focus_links_and_states_by_name(page):
+    m = map_widget(page)
+    assert not m.presentation
+    focus = {lk["name"] for lk in m.links if lk["focus"]}
+    assert {"lachin", "aghdam"} <= focus  # the roads into Nagorno-Karabakh
+    lachin = next(lk for lk in m.links if lk["name"] == "lachin")
+    assert lachin["width"] >= 9
+    assert "t carried today" in lachin["title"] and "open" in lachin["title"]
+    # names, never codes, in what the map writes
+    assert all(s["label"] == s["name"] and "(" not in s["title"] for s in m.states)
+    assert {"Armenia", "Azerbaijan", "Georgia"} <= {c["name"] for c in m.countries}
+    x0, _, x1, _ = m.focus_box
+    assert x1 - x0 < m.width / 2  # the scenario's area, not the whole map
+    assert [s["stress"] for s in m.stress_scale] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    next(
+        w for w in walk(page) if getattr(w, "label", "").startswith("Projector view")
+    ).v_model = True
+    assert map_widget(page).presentation
+
+
+def test_mesa_solaraviz_page_drives_conflict_model(monkeypatch):
+    """Mesa's own SolaraViz (Mesa's viz extra, in corridors[app]) steps a ConflictModel."""
+    from corridors.app import mesa_page
+
+    made = []
+    monkeypatch.setattr(
+        mesa_page,
+        "new_model",
+        lambda: made.append(mesa_page.ConflictModel("lachin-2023", rng=1)) or made[-1],
+    )
+    box, rc = solara.render(solara.AppLayout(children=[mesa_page.Page()]), handle_error=False)
+    try:
+        text = all_text(box)
+        assert "Corridors with Mesa's SolaraViz" in text or "Step" in text
+        step = next(w for w in walk(box) if isinstance(w, v.Btn) and "Step" in all_text(w))
+        step.fire_event("click", {})
+        assert len(made) == 1 and made[0].steps == 1
+    finally:
+        rc.close()
+
+
+def test_a_run_travels_in_a_link_and_replays_deterministically():
+    a = Session(seed=3, overrides={"parameters.stress_rise_per_day": 0.05})
+    a.step(10)
+    a.intervene({"action": "close_link", "link": "lachin", "reason": "class: blockade"})
+    a.step(5)
+    a.intervene({"action": "open_link", "link": "lachin"})
+    a.step(7)
+    token = a.state_token()
+    b = Session()  # another tab, or another machine running the app
+    b.restore(token)
+    assert b.run_state() == a.run_state()
+    assert b.view().day == 22
+    assert b.summary() == a.summary()
+    pd.testing.assert_frame_equal(b.view().events, a.view().events)
+    # nothing in a link is trusted: a bad one changes nothing and says why
+    for bad in ("", "not-a-token", token[:-7] + "AAAAAAA", "x" * 50_000):
+        with pytest.raises(Exception) as info:
+            b.restore(bad)
+        assert "link" in str(info.value) or "not" in str(info.value)
+        assert b.view().day == 22
+    import base64
+    import json
+    import zlib
+
+    def forged(**changes):
+        state = {**a.run_state(), **changes}
+        raw = zlib.compress(json.dumps(state).encode())
+        return base64.urlsafe_b64encode(raw).decode()
+
+    for state in (
+        {"scenario": "/etc/passwd"},
+        {"scenario": "../lachin-2023"},
+        {"day": 10**9},
+        {"seed": -1},
+        {"interventions": [[1, {"action": "close_link", "link": "nowhere"}]]},
+        {"overrides": {"meta.title": {"nested": 1}}},
+    ):
+        with pytest.raises(Exception):  # noqa: B017
+            b.restore(forged(**state))
+        assert b.run_state() == a.run_state()
+
+
+def test_the_intervention_form_keeps_its_selection_after_apply(page):
+    select(page, "Action").v_model = "Close link"
+    select(page, "link").v_model = "aghdam"
+    button(page, "Apply now").click()
+    assert "link aghdam closed" in all_text(page)
+    assert select(page, "link").v_model == "aghdam"
+    select(page, "Action").v_model = "Open link"
+    select(page, "link").v_model = "aghdam"
+    button(page, "Apply now").click()
+    assert select(page, "link").v_model == "aghdam"
+    assert "link aghdam reopened" in all_text(page)
+
+
+def test_compare_keeps_results_and_uses_the_run_tabs_seed_and_overrides(monkeypatch):
+    from corridors.app import compare
+    from corridors.app.main import Page
+
+    calls = []
+    real = compare.compare_runs
+
+    def spy(a, b, seeds, days=None, load=compare.load_scenario):
+        calls.append((seeds, days, load("lachin-2023").parameters))
+        return real(a, b, seeds, days=days, load=load)
+
+    monkeypatch.setattr(compare, "compare_runs", spy)
+    session = Session(seed=7, days=30, overrides={"parameters.stress_rise_per_day": 0.05})
+    box, rc = solara.render(Page(session=session), handle_error=False)
+    try:
+        _tab(box, "Compare")
+        seeds = next(w for w in walk(box) if isinstance(w, v.TextField) and "Seeds" in w.label)
+        assert seeds.v_model == "7-11"  # from the Run tab's seed
+        seeds.v_model = "7,8"
+        button(box, "Run comparison").click()
+        (used_seeds, used_days, parameters), *_ = calls
+        assert used_seeds == [7, 8] and used_days == 30
+        assert parameters.stress_rise_per_day == 0.05
+        table = all_text(box)
+        assert "largest difference first" in table and "nan" not in table.lower()
+        _tab(box, "Run")
+        _tab(box, "Compare")  # the result survives a tab switch
+        assert "largest difference first" in all_text(box)
+        assert len(calls) == 1
     finally:
         rc.close()

@@ -139,13 +139,14 @@ class Offline:
         assert not self.failed, f"requests failed: {self.failed}"
 
 
-def open_app(browser, url: str):
+def open_app(browser, url: str, start_day: int | None = 0):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     guard = Offline(page)
     page.goto(url)
-    day(page, 0)
+    if start_day is not None:
+        day(page, start_day)
     return context, page, guard
 
 
@@ -201,7 +202,7 @@ def test_blockade_toggled_mid_run_offline(server, browser):
         page.locator(".map-state-NKR circle").click()
         page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
         food_open = food_stock(page)
-        stocks_before = page.locator(".chart-stocks img").get_attribute("src")
+        stocks_before = page.locator(".chart-stocks .corridors-echart").get_attribute("data-points")
         assert page.locator(".map-link-lachin.status-open").count() == 1
 
         # the blockade, mid-run, from the interventions panel
@@ -219,7 +220,9 @@ def test_blockade_toggled_mid_run_offline(server, browser):
         page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
         food_closed = food_stock(page)
         assert food_closed < food_open - 2000, (food_open, food_closed)
-        assert page.locator(".chart-stocks img").get_attribute("src") != stocks_before
+        # the chart drawn in the browser got the new days
+        chart = page.locator(".chart-stocks .corridors-echart")
+        assert chart.get_attribute("data-points") != stocks_before
         shot(page, "blockade-closed.png")
 
         # ... and lifted again
@@ -285,3 +288,111 @@ def test_two_sessions_do_not_share_a_model(server, browser):
     finally:
         context_a.close()
         context_b.close()
+
+
+def test_reload_and_a_shared_link_restore_the_run(server, browser):
+    context, page, guard = open_app(browser, server)
+    other = None
+    try:
+        choose(page, "corridors-speed", "1 week")
+        page.locator(".corridors-step").click()
+        day(page, 7)
+        choose(page, "corridors-action", "Close link")
+        choose(page, "corridors-field-link", "lachin")
+        page.get_by_label("Reason (shown in the timeline)").fill("browser test: reload")
+        page.locator(".corridors-apply").click()
+        page.locator(".tl-intervention", has_text="browser test: reload").wait_for()
+        page.locator(".corridors-step").click()
+        day(page, 14)
+        # the form kept its selection after Apply
+        assert "lachin" in page.locator(".corridors-field-link").inner_text()
+        page.wait_for_function("() => location.search.includes('run=')")
+        link = page.url
+        food = food_stock_of_run(page)
+        lachin = page.locator(".map-link-lachin").get_attribute("class")
+
+        page.reload()
+        day(page, 14)
+        page.locator(".tl-intervention", has_text="browser test: reload").wait_for()
+        assert page.locator(".map-link-lachin").get_attribute("class") == lachin
+        assert food_stock_of_run(page) == food
+        shot(page, "reloaded.png")
+
+        # the same link in another browser (another machine running the app): the same run
+        other, page_b, guard_b = open_app(browser, link, start_day=None)
+        day(page_b, 14)
+        page_b.locator(".tl-intervention", has_text="browser test: reload").wait_for()
+        assert food_stock_of_run(page_b) == food
+        guard.check()
+        guard_b.check()
+    finally:
+        context.close()
+        if other is not None:
+            other.close()
+
+
+def food_stock_of_run(page) -> float:
+    page.locator(".map-state-NKR circle").click(force=True)
+    page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh").wait_for()
+    return food_stock(page)
+
+
+def test_one_day_numbering_in_header_timeline_and_charts(server, browser):
+    context, page, guard = open_app(browser, server)
+    try:
+        choose(page, "corridors-speed", "1 week")
+        page.locator(".corridors-step").click()
+        day(page, 7)
+        page.locator(".corridors-step").click()
+        day(page, 14)
+        header = page.locator(".corridors-header-day").inner_text()
+        assert header == "Day 14 of 304 · 2022-12-14"
+        assert page.locator(".corridors-day").first.inner_text().startswith(header)
+        # the blockade on 12 December is day 12 in the timeline, as in the header's count
+        row = page.locator(".tl-event").first
+        cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+        assert cells[:2] == ["2022-12-12", "12"]
+        # the charts hold day 0 to day 14, drawn in the browser
+        stocks = page.locator(".chart-stocks .corridors-echart")
+        page.wait_for_function("el => el.dataset.points === '15'", arg=stocks.element_handle())
+        assert page.locator(".chart-stocks canvas").count() >= 1
+        guard.check()
+    finally:
+        context.close()
+
+
+def test_run_report_downloads_as_one_offline_page(server, browser):
+    context, page, guard = open_app(browser, server)
+    try:
+        choose(page, "corridors-speed", "1 week")
+        for n in (7, 14):
+            page.locator(".corridors-step").click()
+            day(page, n)
+        page.get_by_role("tab", name="Downloads").click()
+        with page.expect_download() as info:
+            page.locator(".corridors-report-html").click()
+        path = ARTIFACTS / "report.html"
+        info.value.save_as(path)
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text
+        # opened in Chromium with the network cut: everything is in the file
+        viewer = context.new_page()
+        fetched: list[str] = []
+        viewer.route(
+            "**/*",
+            lambda route: (
+                (fetched.append(route.request.url), route.abort())
+                if not route.request.url.startswith("file:")
+                else route.continue_()
+            ),
+        )
+        viewer.goto(path.as_uri())
+        viewer.get_by_role("heading", name="Key outcomes").wait_for()
+        viewer.get_by_role("heading", name="Key events").wait_for()
+        assert viewer.locator("figure svg").count() >= 4  # map, stocks, stress, flows
+        assert viewer.locator("table.events tr.ev").count() >= 1
+        assert fetched == []
+        viewer.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        guard.check()
+    finally:
+        context.close()

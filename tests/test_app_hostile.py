@@ -284,6 +284,8 @@ def test_oversized_inputs_are_refused_and_memory_stays_bounded(hostile_server, b
         seeds = page.get_by_label("Seeds (count, 1-5 or 1,2,7)")
         for text in ("1-30000000", "1-99999999999", "100000"):
             seeds.fill(text)
+            seeds.press("Tab")
+            time.sleep(0.5)  # the value reaches the server before the click
             started = time.monotonic()
             page.locator(".corridors-compare-run").click()
             page.locator(".corridors-compare-error", has_text="between 1 and 50 seeds").wait_for()
@@ -315,6 +317,7 @@ def test_oversized_inputs_are_refused_and_memory_stays_bounded(hostile_server, b
         grown = hostile_server.rss_mb - before
         assert grown < 80, f"server memory grew by {grown:.0f} MB"
     finally:
+        page.screenshot(path=str(ARTIFACTS / "hostile-oversized.png"))
         context.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,46 @@ def test_list_validate_schema():
     schema = json.loads(corridors("schema").stdout)
     assert {"meta", "calendar", "states", "links", "flows", "events"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+def test_list_shows_titles_and_what_variants_change_not_templates():
+    listed = corridors("list")
+    assert listed.returncode == 0, listed.stderr
+    out = " ".join(listed.stdout.split())
+    assert "Lachin corridor blockade" in out
+    # each variant with what it changes, in words
+    line = next(x for x in listed.stdout.splitlines() if x.strip().startswith("- no-blockade:"))
+    assert len(line.split(":", 1)[1].split()) > 8  # what it changes, in a sentence or more
+    # the template is offered to copy, not as a scenario to run
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line and line[0] != " "]
+    assert "template" not in names and "lachin-2023" in names
+    assert "copy the template" in out
+
+
+def test_brief_prints_briefing_and_questions():
+    brief = corridors("brief", "lachin-2023")
+    assert brief.returncode == 0, brief.stderr
+    assert brief.stdout.startswith("# Lachin corridor blockade")
+    assert "## Briefing" in brief.stdout and "## Questions" in brief.stdout
+    bad = corridors("brief", "no-such-scenario")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_report_is_one_offline_file_with_outcomes_events_and_plots(default_run, tmp_path):
+    proc, out = default_run
+    assert proc.returncode == 0, proc.stderr
+    html_path = tmp_path / "report.html"
+    made = corridors("report", str(out), "--out", str(html_path))
+    assert made.returncode == 0, made.stderr
+    text = html_path.read_text(encoding="utf-8")
+    # self-contained: no script, nothing fetched
+    assert "<script" not in text and "src=" not in text and "@import" not in text
+    assert "Key outcomes" in text and "Nagorno-Karabakh: first shortage" in text
+    assert "scenario assumption" in text or "record (" in text  # where each event comes from
+    assert "model" in text and not re.search(r"\bnan\b", text, re.IGNORECASE)
+    for plot in ("plot-map", "plot-stocks", "plot-humanitarian-stress", "plot-flows-by-link"):
+        assert plot in text
+    md = html_path.with_suffix(".md").read_text(encoding="utf-8")
+    assert md.startswith("# Lachin corridor blockade") and "| date | day |" in md
+    missing = corridors("report", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr

@@ -124,7 +124,7 @@ def test_denied_airspace_stops_the_air_bridge_and_changes_supplier_shares(base_r
         )
         assert s["arms_delivered_by_supplier.Russia"] / s["arms_delivered_t"] > base_share
     events = variant[1].events
-    assert events.message.str.contains("Georgia denies transit to arms").any()
+    assert events.message.str.contains("Georgia denies transit by air and road to arms").any()
 
 
 def test_committed_guarantor_deters_the_offensive():

@@ -1,8 +1,9 @@
 """Offline assets: Solara's JavaScript and the map's country borders, from the npm registry.
 
-Solara serves its front end (Vue, Vuetify, RequireJS, Font Awesome) under ``/_solara/cdn/`` and
-fetches each file from a CDN the first time a browser asks for it, unless the file is already in
-its asset cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``, by default ``<venv>/share/solara/cdn``).
+Solara serves its front end (Vue, Vuetify, RequireJS, Font Awesome; ECharts for the app's charts)
+under ``/_solara/cdn/`` and fetches each file from a CDN the first time a browser asks for it,
+unless the file is already in its asset cache (``SOLARA_ASSETS_PROXY_CACHE_DIR``, by default
+``<venv>/share/solara/cdn``).
 ``python -m corridors.app.assets`` fills that cache from the npm registry with ``npm pack``, so
 the app never asks a CDN: the same folder layout the proxy writes (``NAME@VERSION/PATH``).
 
@@ -34,6 +35,9 @@ _FALLBACK = {
     "font-awesome": "4.5.0",
     "@widgetti/vue-grid-layout": "2.3.13-alpha.2",
 }
+
+ECHARTS_FALLBACK = "5.4.0"
+"""The ECharts version Solara's own ECharts component asks for (the app's charts use it too)."""
 
 _VERSIONED = re.compile(r"((?:@[\w.-]+/)?[\w.-]+)@(\d+\.\d+\.\d+(?:-[\w.]+)?)/")
 
@@ -91,6 +95,27 @@ def _versions_from_solara() -> dict[str, str]:
     return found
 
 
+def _echarts_version() -> str:
+    """The ECharts version the installed Solara loads (its ``echarts.vue``)."""
+    root = _solara_dir()
+    vue = root / "components" / "echarts.vue" if root else None
+    if vue and vue.exists():
+        m = re.search(r'version\s*=\s*"(\d+\.\d+\.\d+)"', vue.read_text(encoding="utf-8"))
+        if m:
+            return m.group(1)
+    return ECHARTS_FALLBACK
+
+
+def echarts_package() -> Package:
+    """ECharts (Apache-2.0), which draws the app's charts in the browser."""
+    return Package("echarts", _echarts_version(), ("dist/echarts.min.js", "dist/echarts.js"))
+
+
+def requirejs_package() -> Package:
+    versions = {**_FALLBACK, **_versions_from_solara()}
+    return Package("requirejs", versions["requirejs"], ("require.js",))
+
+
 def packages() -> list[Package]:
     """The npm packages the app needs, with the files that show each is in place."""
     versions = {**_FALLBACK, **_versions_from_solara()}
@@ -106,7 +131,8 @@ def packages() -> list[Package]:
                 "dist/solara-vuetify-app8.js",
             ),
         ),
-        Package("requirejs", versions["requirejs"], ("require.js",)),
+        requirejs_package(),
+        echarts_package(),
         Package("font-awesome", versions["font-awesome"], ("css/font-awesome.min.css",)),
         Package(
             "@widgetti/vue-grid-layout",
@@ -143,6 +169,8 @@ def _keep(pkg: Package, member: str) -> bool:
         return False
     if pkg.name == "world-atlas":
         return member in (*pkg.required, "LICENSE", "package.json", "README.md")
+    if pkg.name == "echarts":  # 50 MB of sources and typings: keep the built bundles
+        return member in (*pkg.required, "LICENSE", "NOTICE", "package.json")
     return True
 
 

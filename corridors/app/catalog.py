@@ -72,9 +72,12 @@ class Catalog:
         return builtin_names()
 
     def scenario_ids(self) -> list[str]:
-        """Every scenario id this session may choose: built-ins, then its uploads."""
+        """Every scenario id this session may choose: built-ins (not the templates, which are
+        files to copy), then its uploads."""
+        from corridors.analysis.catalogue import TEMPLATES
+
         with self._lock:
-            return [*builtin_names(), *self._uploads]
+            return [*(n for n in builtin_names() if n not in TEMPLATES), *self._uploads]
 
     def is_builtin(self, scenario_id: str) -> bool:
         return isinstance(scenario_id, str) and scenario_id in builtin_names()

@@ -75,12 +75,20 @@ class Comparison:
         ]
         a = s[s.side == "A"].set_index("seed")[numeric]
         b = s[s.side == "B"].set_index("seed")[numeric]
-        diff = (b - a).mean()
-        table = pd.DataFrame({"A": a.mean(), "B": b.mean(), "B − A": diff})
-        table = table[(table["A"] != 0) | (table["B"] != 0)]
-        order = (table["B − A"].abs() / (table[["A", "B"]].abs().max(axis=1) + 1e-9)).sort_values(
-            ascending=False
+        paired = b - a
+        table = pd.DataFrame(
+            {
+                "A": a.mean(),
+                "B": b.mean(),
+                "B − A": paired.mean(),
+                "low": paired.min(),
+                "high": paired.max(),
+            }
         )
+        # outcomes a run did not reach (no capitulation, say) are not numbers: left out
+        table = table.dropna(subset=["A", "B", "B − A"])
+        table = table[(table["A"] != 0) | (table["B"] != 0)]
+        order = table["B − A"].abs().sort_values(ascending=False, kind="stable")
         return table.loc[order.index].head(limit)
 
 
@@ -176,18 +184,29 @@ def difference_figure(comparison: Comparison, key: str) -> Figure:
     return fig
 
 
+def _num(value: float, sign: bool = False) -> str:
+    """A number as a reader wants it (never "nan")."""
+    if value is None or pd.isna(value):
+        return "—"
+    digits = 2 if abs(value) < 100 else 0
+    return f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
+
+
 def outcome_html(comparison: Comparison) -> str:
     table = comparison.outcome_table()
+    cell = "<td style='text-align:right;padding:0 6px'>"
     rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td style='text-align:right'>{r['A']:,.2f}</td>"
-        f"<td style='text-align:right'>{r['B']:,.2f}</td>"
-        f"<td style='text-align:right;font-weight:500'>{r['B − A']:+,.2f}</td></tr>"
+        f"<tr><td>{html.escape(str(k))}</td>{cell}{_num(r['A'])}</td>{cell}{_num(r['B'])}</td>"
+        f"<td style='text-align:right;padding:0 6px;font-weight:500'>"
+        f"{_num(r['B − A'], sign=True)}</td>"
+        f"{cell}{_num(r['low'], sign=True)} to {_num(r['high'], sign=True)}</td></tr>"
         for k, r in table.iterrows()
     )
     return (
         '<table class="corridors-compare-table" style="font-size:12px;border-collapse:collapse">'
-        "<thead><tr><th style='text-align:left'>outcome (mean over seeds)</th><th>A</th>"
-        f"<th>B</th><th>B − A</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<thead><tr><th style='text-align:left'>outcome (mean over seeds), largest difference "
+        "first</th><th>A</th><th>B</th><th>B − A</th><th>B − A, lowest to highest seed</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -213,25 +232,41 @@ def SideChooser(label: str, side: solara.Reactive[Side], catalog: Catalog):
 
 
 @solara.component
-def Compare(catalog: Catalog, scenario: str):
+def Compare(catalog: Catalog, scenario: str, session: Any = None):
     """Two sides chosen from this session's catalog, run on the same seeds. The choices are
-    checked again when the comparison runs (a browser can send any value)."""
+    checked again when the comparison runs (a browser can send any value). With the page's
+    session: the Run tab's seed (first of the seeds), overrides and days apply to both sides,
+    and the last comparison is kept there (a tab switch does not lose it)."""
+    kept: dict[str, Any] = session.compare_state if session is not None else {}
     first_variant = catalog.variant_ids(scenario)[:1]
-    a = solara.use_reactive(Side(scenario))
-    b = solara.use_reactive(Side(scenario, tuple(first_variant)))
-    seeds_text = solara.use_reactive("5")
-    result = solara.use_reactive(None)
-    key = solara.use_reactive(None)
+    seed0 = session.seed if session is not None else 1
+    a = solara.use_reactive(kept.get("a") or Side(scenario))
+    b = solara.use_reactive(kept.get("b") or Side(scenario, tuple(first_variant)))
+    seeds_text = solara.use_reactive(kept.get("seeds") or f"{seed0}-{seed0 + 4}")
+    result = solara.use_reactive(kept.get("comparison"))
+    key = solara.use_reactive(kept.get("key"))
     error = solara.use_reactive("")
+    overrides = dict(session.overrides) if session is not None else {}
+    days = session.days if session is not None else None
+
+    def load(name: str, variants=()) -> Scenario:
+        return catalog.load(name, variants=variants, overrides=overrides)
+
+    def choose_key(value: str) -> None:
+        key.set(value)
+        kept["key"] = value
 
     @guarded(error.set)
     def run() -> None:
         seeds = parse_seeds(seeds_text.value)
         with limits.heavy_work():
-            comparison = compare_runs(a.value, b.value, seeds, load=catalog.load)
+            comparison = compare_runs(a.value, b.value, seeds, days=days, load=load)
         error.set("")
         result.set(comparison)
         key.set(default_key(comparison))
+        kept.update(
+            a=a.value, b=b.value, seeds=seeds_text.value, comparison=comparison, key=key.value
+        )
 
     comparison: Comparison | None = result.value
     keys = comparison.keys() if comparison is not None else []
@@ -254,6 +289,14 @@ def Compare(catalog: Catalog, scenario: str):
             solara.Button(
                 "Run comparison", on_click=run, color="primary", classes=["corridors-compare-run"]
             )
+        if overrides or days:
+            solara.Text(
+                "Both sides use the Run tab's settings: "
+                + "; ".join(f"{k} = {v}" for k, v in overrides.items())
+                + (f"; {days} days" if days else ""),
+                style={"font-size": "12px", "color": "#616161"},
+                classes=["corridors-compare-settings"],
+            )
         if error.value:
             solara.Error(error.value, dense=True, classes=["corridors-compare-error"])
         if comparison is not None:
@@ -261,7 +304,7 @@ def Compare(catalog: Catalog, scenario: str):
                 "Series",
                 values=keys,
                 value=current,
-                on_value=key.set,
+                on_value=choose_key,
                 dense=True,
                 classes=["corridors-compare-series"],
             )

@@ -13,10 +13,51 @@ def file_stem(view: View) -> str:
     return f"{label}_seed{view.seed}_day{view.day}"
 
 
+def report_html(session: Session) -> str:
+    """The run so far as one self-contained HTML page (what ``corridors report`` writes)."""
+    from corridors.analysis.report import report_html as make
+    from corridors.app import geo
+
+    return make(session.result(), geo.load_countries())
+
+
+def report_markdown(session: Session) -> str:
+    from corridors.analysis.report import report_markdown as make
+
+    return make(session.result())
+
+
 @solara.component
 def Downloads(session: Session, view: View):
     stem = file_stem(view)
     with solara.Column(gap="6px", classes=["corridors-downloads"]):
+        solara.Text("A report to hand out:", style={"font-weight": "600"})
+        solara.FileDownload(
+            lambda: report_html(session),
+            filename=f"{stem}_report.html",
+            mime_type="text/html",
+            children=[
+                solara.Button(
+                    "Run report (one HTML page: outcomes, key events, plots, map; works offline)",
+                    icon_name="mdi-file-document-outline",
+                    classes=["corridors-report-html"],
+                    text=True,
+                )
+            ],
+        )
+        solara.FileDownload(
+            lambda: report_markdown(session),
+            filename=f"{stem}_report.md",
+            mime_type="text/markdown",
+            children=[
+                solara.Button(
+                    "Run report (Markdown text)",
+                    icon_name="mdi-language-markdown-outline",
+                    classes=["corridors-report-md"],
+                    text=True,
+                )
+            ],
+        )
         solara.Text(
             f"The run so far (day {view.day} of {view.n_days}):",
             style={"font-weight": "600"},
@@ -46,6 +87,6 @@ def Downloads(session: Session, view: View):
             mime_type="application/x-yaml",
         )
         solara.Text(
-            "Run the YAML again with `corridors run FILE --seed N` to replay this session.",
+            f"The scenario file replays this session when run again with seed {view.seed}.",
             style={"font-size": "12px", "color": "#616161"},
         )

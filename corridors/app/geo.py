@@ -191,6 +191,31 @@ def border_paths(
     return out
 
 
+def country_labels(proj: Projection, countries: Sequence[Country] | None = None) -> list[dict]:
+    """Where to write each country's name: the centre of its largest polygon's outer ring,
+    when that is inside the map (``{"name", "x", "y"}``, SVG coordinates)."""
+    countries = load_countries() if countries is None else countries
+    out = []
+    for country in countries:
+        if not country.polygons:
+            continue
+        ring = max((p[0] for p in country.polygons), key=len)
+        lon = (min(p[0] for p in ring) + max(p[0] for p in ring)) / 2
+        lat = (min(p[1] for p in ring) + max(p[1] for p in ring)) / 2
+        if not (proj.west < lon < proj.east and proj.south < lat < proj.north):
+            continue
+        x, y = proj(lon, lat)
+        out.append({"name": country.name, "x": x, "y": y})
+    return out
+
+
+@lru_cache(maxsize=16)
+def cached_country_labels(
+    west: float, south: float, east: float, north: float, width: float
+) -> tuple[dict, ...]:
+    return tuple(country_labels(Projection(west, south, east, north, width)))
+
+
 @lru_cache(maxsize=16)
 def cached_border_paths(
     west: float, south: float, east: float, north: float, width: float

@@ -9,6 +9,9 @@ the seat back and delete the session's uploads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import solara
 
 from corridors.app.charts import Charts
@@ -36,6 +39,11 @@ CSS = """
 """
 
 
+@solara.component_vue(str(Path(__file__).with_name("urlstate.vue")))
+def UrlState(token: str, event_restore: Callable[[str], None]):
+    """The run in the page's address (urlstate.vue)."""
+
+
 @solara.component
 def Page(session: Session | None = None):
     """The whole app, once this browser session has a seat. Each rendering (each browser
@@ -46,12 +54,12 @@ def Page(session: Session | None = None):
         return SEATS.give_back if seated else None
 
     solara.use_effect(give_back, [])
+    # a bug while drawing shows one line (logged with its traceback), never the traceback
+    exception, clear = solara.use_exception()
     if not seated:
         solara.Title("Corridors")
         solara.Error(FULL_MESSAGE.format(n=max_sessions()), classes=["corridors-full"])
         return
-    # a bug while drawing shows one line (logged with its traceback), never the traceback
-    exception, clear = solara.use_exception()
     if exception is not None:
         solara.Title("Corridors")
         solara.Error(error_text(exception), classes=["corridors-page-error"])
@@ -83,8 +91,22 @@ def App(session: Session | None = None):
     def select(item: str) -> None:
         selected.set(None if selected.value == item else item)
 
+    link_error = solara.use_reactive("")
+
+    def restore(token: str) -> None:
+        try:
+            session.restore(token)
+        except Exception as exc:  # any problem with a link: say so, keep the current run
+            link_error.set(f"This link's run could not be restored: {error_text(exc)}")
+        else:
+            link_error.set("")
+        changed()
+
     solara.Title("Corridors")
     solara.Style(CSS)
+    UrlState(token=session.state_token(), event_restore=restore)
+    if link_error.value:
+        solara.Warning(link_error.value, dense=True, classes=["corridors-link-error"])
     with solara.Column(gap="8px", classes=["corridors-app"]):
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}, gap="12px"):
             solara.Text("Corridors", style={"font-size": "22px", "font-weight": "700"})
@@ -92,14 +114,15 @@ def App(session: Session | None = None):
             if view.variants:
                 solara.Text(f"variants: {', '.join(view.variants)}", style={"color": "#6a1b9a"})
             solara.Text(
-                f"Day {view.day} of {view.n_days} · {view.date}",
+                view.day_label,
                 style={"font-size": "16px", "font-weight": "500", "color": "#1565c0"},
                 classes=["corridors-header-day"],
             )
         with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
             with solara.Column(gap="8px", classes=["corridors-left"]):
                 with solara.Column(classes=["corridors-panel"]):
-                    ScenarioPanel(session, view, changed)
+                    # keyed by the configuration: a restored run redraws its fields
+                    ScenarioPanel(session, view, changed).key(f"scenario-{session.configured}")
                 with solara.Column(classes=["corridors-panel"]):
                     RunControls(session, view, changed)
                 with solara.Column(classes=["corridors-panel"]):
@@ -109,11 +132,11 @@ def App(session: Session | None = None):
                     with solara.lab.Tab("Run"):
                         RunTab(session, view, selected.value, select, changed)
                     with solara.lab.Tab("Compare"):
-                        Compare(session.catalog, session.scenario)
+                        Compare(session.catalog, session.scenario, session)
                     with solara.lab.Tab("Sweeps"):
                         SweepExplorer()
                     with solara.lab.Tab("Teach"):
-                        Teaching(session, view)
+                        Teaching(session, view, changed)
                     with solara.lab.Tab("Downloads"):
                         Downloads(session, view)
                     with solara.lab.Tab("Rooms"):

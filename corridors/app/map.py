@@ -39,6 +39,10 @@ def MapSvg(
     legend_modes: list,
     legend_status: list,
     event_select: Callable[[str], None],
+    countries: list,
+    focus_box: list,
+    presentation: bool,
+    stress_scale: list,
 ):
     """The SVG map (map.vue); ``event_select`` gets ``state:NAME`` or ``link:NAME``."""
 
@@ -75,16 +79,45 @@ def state_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
                 "r": round(radius, 1),
                 "fill": fill,
                 "label": s["name"],
-                "title": f"{s['name']} ({s['code']}){extra}",
+                "focus": bool(s["sustained"]),
+                "title": f"{s['name']}{extra}",
             }
         )
     return out
+
+
+def focus_links(view: View) -> set[str]:
+    """The links the scenario is about: those into a dependent population, and those its
+    scripted events act on."""
+    sustained = set(view.sustained)
+    links = {lk["name"] for lk in view.links if lk["a"] in sustained or lk["b"] in sustained}
+    events = view.events
+    scripted = set(events.loc[events.kind == "event", "subject"]) if not events.empty else set()
+    upcoming = {ev["subject"] for ev in view.upcoming}
+    return links | ({lk["name"] for lk in view.links} & (scripted | upcoming))
+
+
+def focus_box(view: View, proj: geo.Projection) -> list[float]:
+    """The SVG box (x0, y0, x1, y1) around the dependent populations and the states their
+    links reach: where a projector should zoom."""
+    sustained = set(view.sustained)
+    names = set(sustained)
+    for lk in view.links:
+        if lk["a"] in sustained or lk["b"] in sustained:
+            names |= {lk["a"], lk["b"]}
+    points = [proj(s["lon"], s["lat"]) for s in view.states if s["name"] in names]
+    if not points:
+        return [0, 0, proj.width, proj.height]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    pad = 60
+    return [min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad]
 
 
 def link_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
     """Each link as an SVG path: a straight line, or a curve bent toward the states it crosses
     (and apart from other links between the same two states)."""
     pos = {s["name"]: proj(s["lon"], s["lat"]) for s in view.states}
+    focused = focus_links(view)
     most = max((lk["carried_today_t"] for lk in view.links), default=0.0)
     scale = math.log10(1 + most) if most > 0 else 1.0
     seen: dict[frozenset[str], int] = defaultdict(int)
@@ -119,9 +152,16 @@ def link_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
         width = 2.5 + 10 * math.log10(1 + carried) / scale if carried > 0 else 2.0
         status = lk["status"]
         status_text = f"throttled to {lk['throttle']:.0%}" if status == "throttled" else str(status)
+        focus = lk["name"] in focused
+        if focus:
+            width = max(width * 1.6, 9.0)
+        capacity = lk.get("capacity_today_t") or 0.0
         out.append(
             {
                 "length": length,
+                "focus": focus,
+                "lx": round(cx, 1),
+                "ly": round(cy, 1),
                 "name": lk["name"],
                 "status": status,
                 "mode": lk["mode"],
@@ -130,7 +170,8 @@ def link_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
                 "width": round(width, 1),
                 "dash": MODE_DASHES.get(lk["mode"], ""),
                 "title": f"{lk['name']} ({lk['mode']}, {lk['a']} – {lk['b']}): {status_text}; "
-                f"{carried:,.0f} t today",
+                f"{carried:,.0f} t carried today"
+                + (f" of {capacity:,.0f} t/day usable" if capacity else ""),
             }
         )
     # long links first, so that short ones (drawn last, on top) stay clickable
@@ -138,14 +179,21 @@ def link_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
     return out
 
 
+STRESS_SCALE = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
 @solara.component
 def Map(view: View, selected: str | None, on_select: Callable[[str], None]):
     proj = solara.use_memo(lambda: projection_for(view), [view.scenario, len(view.states)])
-    borders = solara.use_memo(
-        lambda: list(geo.cached_border_paths(proj.west, proj.south, proj.east, proj.north, 1000)),
-        [proj],
-    )
+    box = (proj.west, proj.south, proj.east, proj.north, 1000)
+    borders = solara.use_memo(lambda: list(geo.cached_border_paths(*box)), [proj])
+    countries = solara.use_memo(lambda: list(geo.cached_country_labels(*box)), [proj])
+    presentation = solara.use_reactive(False)
     with solara.Column(gap="4px", classes=["corridors-map-panel"]):
+        solara.Checkbox(
+            label="Projector view: large names, the scenario's area, its roads named",
+            value=presentation,
+        )
         MapSvg(
             width=proj.width,
             height=proj.height,
@@ -156,9 +204,14 @@ def Map(view: View, selected: str | None, on_select: Callable[[str], None]):
             legend_modes=[{"mode": m, "dash": d} for m, d in MODE_DASHES.items()],
             legend_status=[{"status": s, "color": c} for s, c in STATUS_COLOURS.items()],
             event_select=on_select,
+            countries=countries,
+            focus_box=focus_box(view, proj),
+            presentation=presentation.value,
+            stress_scale=[{"stress": s, "color": stress_colour(s)} for s in STRESS_SCALE],
         )
         if not borders:
             solara.Text(
-                "Country borders are not installed: run `python -m corridors.app.assets`.",
+                "Country borders are not installed: ask whoever runs the app to fetch its assets "
+                "(make assets).",
                 style={"font-size": "12px", "color": "#8d6e63"},
             )

@@ -7,8 +7,13 @@ module level would be shared by every visitor.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
+import json
+import math
 import threading
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +85,51 @@ def agent_attributes(agent: Any) -> dict[str, Any]:
     return out
 
 
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+class LiveSeries:
+    """The DataCollector's series as one list of values per (entity, variable), indexed by
+    step, extended with the new days only: drawing a day costs what the day added, not the
+    whole run (``series_frame`` rebuilds a tidy frame of every day, ~0.3 s at day 100)."""
+
+    def __init__(self, model: ConflictModel) -> None:
+        self.model = model
+        self.lines: dict[tuple[str, str], list[float | None]] = {}
+        self._records = 0
+        self._names = {a.unique_id: a.name for a in model.agents}
+
+    def update(self) -> dict[tuple[str, str], list[float | None]]:
+        model = self.model
+        if not model.record_series:
+            return self.lines
+        dc = model.datacollector
+        for var, values in dc.model_vars.items():
+            line = self.lines.setdefault(("model", var), [])
+            line.extend(_number(v) for v in values[len(line) :])
+        records = dc._agenttype_records
+        if len(records) > self._records:
+            days = list(records.values())[self._records :]
+            for offset, by_type in enumerate(days):
+                step = self._records + offset
+                for agent_type, rows in by_type.items():
+                    columns = list(dc.agenttype_reporters[agent_type])
+                    for row in rows:
+                        entity = self._names.get(row[1]) or str(row[1])
+                        for var, value in zip(columns, row[2:], strict=False):
+                            line = self.lines.setdefault((entity, var), [])
+                            if len(line) < step:
+                                line.extend([None] * (step - len(line)))
+                            line.append(_number(value))
+            self._records = len(records)
+        return self.lines
+
+
 @dataclass
 class View:
     """A consistent snapshot of a session at one moment, for drawing (taken under the lock)."""
@@ -98,12 +148,33 @@ class View:
     running: bool
     states: list[dict[str, Any]]
     links: list[dict[str, Any]]
-    series: pd.DataFrame
+    lines: dict[tuple[str, str], list[float | None]]
+    """Values by step (0 = the start) of every recorded (entity, variable); shared with the
+    session, so read only the first ``day + 1`` values."""
     events: pd.DataFrame
     upcoming: list[dict[str, Any]]
     sustained: list[str]
     stock_goods: dict[str, list[str]]
     meta: dict[str, Any] = field(default_factory=dict)
+    make_series: Any = field(default=None, repr=False)
+
+    @functools.cached_property
+    def series(self) -> pd.DataFrame:
+        """The tidy (step, date, entity, variable, value) frame, built when first asked for
+        (downloads, the debrief) rather than at every day."""
+        return self.make_series()
+
+    @property
+    def day_date(self) -> dt.date:
+        """The date of day ``day`` (day 1 is the start date): the last day simulated. Every
+        "day N" in the app (header, timeline, charts, event log, files' step) means this."""
+        return self.start + dt.timedelta(days=self.day - 1)
+
+    @property
+    def day_label(self) -> str:
+        """ "Day 12 of 304 · 2022-12-12", or "Day 0 of 304 · starts 2022-12-01"."""
+        when = self.day_date.isoformat() if self.day else f"starts {self.start.isoformat()}"
+        return f"Day {self.day} of {self.n_days} · {when}"
 
     @property
     def end(self) -> dt.date:
@@ -137,6 +208,15 @@ class Session:
         self._shown = threading.Condition()
         self.playing = False
         self.interventions: list[dict[str, Any]] = []
+        self.compare_state: dict[str, Any] = {}
+        """The Compare tab's choices and last result (kept across tab switches)."""
+        self.configured = 0
+        """How many times a scenario was loaded (the page redraws its settings on a change)."""
+        self.lesson_card = 0
+        """The lesson card on show (kept here, so a tab switch does not lose it)."""
+        self.predictions: dict[str, str] = {}
+        """The class's predictions by lesson card index (kept across resets: they are the
+        class's, not the run's)."""
         self._view: View | None = None
         self._flows: tuple[int, pd.DataFrame] | None = None
         self.configure(scenario, variants, seed, days, overrides)
@@ -158,6 +238,7 @@ class Session:
         variants = self.catalog.check_variants(scenario, variants)
         spec = self.catalog.load(scenario, variants=variants, overrides=overrides)
         with self.lock:
+            self.configured += 1
             self.scenario = scenario
             self.variants = tuple(variants)
             self.seed = seed
@@ -182,7 +263,9 @@ class Session:
     def _new_model(self) -> None:
         self.playing = False
         self.model = ConflictModel(self.spec, rng=self.seed, days=self.days)
+        self.live = LiveSeries(self.model)
         self.interventions = []
+        self.intervention_steps: list[int] = []
         self._changed()
 
     def _changed(self) -> None:
@@ -241,10 +324,100 @@ class Session:
         limits.check_text("reason", data.get("reason"), limits.MAX_REASON)
         limits.check_text("name", data.get("name"), limits.MAX_TEXT)
         with self.lock:
+            steps = self.model.steps
             entry = self.model.intervene(data)
             self.interventions.append({**data, "date": self.model.today})
+            self.intervention_steps.append(steps)
             self._changed()
         return entry
+
+    # ------------------------------------------------------------------ a run in a link
+
+    def run_state(self) -> dict[str, Any]:
+        """Everything that makes this run (a run is a pure function of it): the scenario and
+        its variants, seed, days, overrides, the interventions with the day they were made,
+        and the day reached. Uploads are this session's own and cannot be shared."""
+        with self.lock:
+            return {
+                "scenario": self.scenario,
+                "variants": list(self.variants),
+                "seed": self.seed,
+                "days": self.days,
+                "overrides": dict(self.overrides),
+                "interventions": [
+                    [step, {k: v for k, v in ev.items() if k != "date"}]
+                    for step, ev in zip(self.intervention_steps, self.interventions, strict=True)
+                ],
+                "day": int(self.model.steps),
+            }
+
+    def state_token(self) -> str:
+        """:meth:`run_state` as URL-safe text (for the page's address)."""
+        text = json.dumps(self.run_state(), separators=(",", ":"), default=str)
+        return base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
+
+    def restore(self, token: str) -> None:
+        """Rebuild a run from :meth:`state_token` text, replaying its interventions on the
+        days they were made (deterministic: same state, same run). Nothing in the token is
+        trusted: the scenario must be a built-in one, every value passes the same checks as
+        the page's controls, and the replay is bounded. Raises :class:`ScenarioError` or
+        :class:`~corridors.app.limits.LimitError` (the current run is then left as it was)."""
+        state = _decode_token(token)
+        scenario = state.get("scenario")
+        if not self.catalog.is_builtin(scenario):
+            raise limits.LimitError(
+                "this link names a scenario that is not built in (an upload stays with the "
+                "session that made it)"
+            )
+        overrides = state.get("overrides") or {}
+        if not isinstance(overrides, dict) or len(overrides) > limits.MAX_OVERRIDE_LINES:
+            raise limits.LimitError("the link's overrides are not valid")
+        for path, value in overrides.items():
+            limits.check_text("override", str(path), limits.MAX_TEXT)
+            if not isinstance(value, str | int | float | bool) or (
+                isinstance(value, str) and len(value) > limits.MAX_VALUE_TEXT
+            ):
+                raise limits.LimitError(f"the link's override {str(path)[:40]} is not valid")
+        steps = state.get("interventions") or []
+        if not isinstance(steps, list) or len(steps) > MAX_REPLAYED_INTERVENTIONS:
+            raise limits.LimitError("the link's interventions are not valid")
+        day = state.get("day", 0)
+        if not isinstance(day, int) or day < 0 or day > limits.MAX_DAYS:
+            raise limits.LimitError("the link's day is not valid")
+        replay: list[tuple[int, dict[str, Any]]] = []
+        for item in steps:
+            if (
+                not isinstance(item, list)
+                or len(item) != 2
+                or not isinstance(item[0], int)
+                or not isinstance(item[1], dict)
+            ):
+                raise limits.LimitError("the link's interventions are not valid")
+            replay.append((item[0], item[1]))
+        # replayed aside, so that a link that fails half-way leaves this run as it was
+        other = Session(
+            scenario,
+            state.get("variants") or (),
+            state.get("seed", DEFAULT_SEED),
+            state.get("days"),
+            overrides,
+            catalog=self.catalog,
+        )
+        for at, event in sorted(replay, key=lambda x: x[0]):
+            if at > day:
+                break
+            other.step(at - other.model.steps)
+            other.intervene(event)
+        other.step(day - other.model.steps)
+        with self.lock:
+            self.playing = False
+            for name in ("scenario", "variants", "seed", "days", "overrides", "spec", "model"):
+                setattr(self, name, getattr(other, name))
+            self.live = other.live
+            self.interventions = other.interventions
+            self.intervention_steps = other.intervention_steps
+            self.configured += 1
+            self._changed()
 
     # ------------------------------------------------------------------ reading
 
@@ -312,7 +485,8 @@ class Session:
             running=bool(m.running),
             states=states,
             links=links,
-            series=series_frame(m),
+            lines=self.live.update(),
+            make_series=_series_maker(self, m),
             events=m.log.to_frame(),
             upcoming=upcoming,
             sustained=[s.name for s in m.sustained_states],
@@ -374,6 +548,39 @@ class Session:
         return header + emit_yaml(spec.model_dump(mode="json", exclude_none=True))
 
 
+MAX_REPLAYED_INTERVENTIONS = 200
+MAX_TOKEN = 20_000
+
+
+def _decode_token(token: Any) -> dict[str, Any]:
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        raise limits.LimitError("this link is not a Corridors run")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        decompressor = zlib.decompressobj()
+        text = decompressor.decompress(raw, 200_000)
+        if decompressor.unconsumed_tail:
+            raise ValueError("too long")
+        state = json.loads(text)
+    except (ValueError, zlib.error):
+        raise limits.LimitError("this link is not a Corridors run") from None
+    if not isinstance(state, dict):
+        raise limits.LimitError("this link is not a Corridors run")
+    return state
+
+
+def _series_maker(session: Session, model: ConflictModel):
+    """The tidy frame of ``model``'s days up to the snapshot's (later days left out)."""
+    steps = model.steps
+
+    def make() -> pd.DataFrame:
+        with session.lock:
+            frame = series_frame(model)
+        return frame[frame.step <= steps].reset_index(drop=True)
+
+    return make
+
+
 def _event_subject(event: Any) -> str:
     for name in ("link", "state", "path"):
         value = getattr(event, name, None)
@@ -384,9 +591,13 @@ def _event_subject(event: Any) -> str:
 
 
 def scenario_choices() -> list[tuple[str, str]]:
-    """Built-in scenarios as (name, title)."""
+    """Built-in scenarios as (name, title); templates (files to copy) are not offered."""
+    from corridors.analysis.catalogue import TEMPLATES
+
     out = []
     for name in builtin_names():
+        if name in TEMPLATES:
+            continue
         try:
             title = load_scenario(name).meta.title
         except ScenarioError:  # pragma: no cover - the library is tested

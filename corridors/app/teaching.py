@@ -188,7 +188,46 @@ def debrief_html(view: View, summary: dict[str, Any]) -> str:
 
 
 @solara.component
-def Teaching(session: Session, view: View):
+def Teaching(session: Session, view: View, changed=None):
+    from corridors.app.lesson import WHAT_A_MODEL_IS, LessonFlow, cards, handout_html
+
+    half = {"flex": "1 1 380px", "min-width": "0"}
+    with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Info(WHAT_A_MODEL_IS, dense=True, classes=["corridors-model-is"])
+        solara.FileDownload(
+            lambda: handout_html(session.spec),
+            filename=f"{view.scenario}_handout.html",
+            mime_type="text/html",
+            children=[
+                solara.Button(
+                    "Printable handout",
+                    icon_name="mdi-printer",
+                    classes=["corridors-handout"],
+                    outlined=True,
+                )
+            ],
+        )
+    if cards(view):
+        with solara.Row(
+            gap="24px",
+            style={"align-items": "flex-start", "flex-wrap": "wrap"},
+            classes=["corridors-teaching"],
+        ):
+            with solara.Column(style=half, classes=["corridors-panel"]):
+                LessonFlow(session, view, changed or (lambda: None))
+            with solara.Column(style=half):
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=briefing_html(view.meta),
+                    classes=["corridors-brief"],
+                )
+    else:
+        PlainTeaching(session, view)
+
+
+@solara.component
+def PlainTeaching(session: Session, view: View):
+    """Briefing and debrief, for a scenario without lesson cards."""
     half = {"flex": "1 1 380px", "min-width": "0"}
     with solara.Row(
         gap="24px",

@@ -45,9 +45,9 @@ def timeline_html(view: View, key_only: bool = False, limit: int = 200) -> str:
     if key_only and not events.empty:
         events = events[events.kind.isin(EventLog.KEY_KINDS)]
     rows = []
-    today = view.date
+    today = view.day_date
     for entry in events.iloc[::-1].head(limit).itertuples():
-        latest = entry.date >= today - _one_day()
+        latest = entry.date >= today
         style = "background:#fff8e1;" if latest else ""
         rows.append(
             f'<tr class="tl-row tl-{html.escape(entry.kind)}" data-kind="{html.escape(entry.kind)}"'
@@ -67,8 +67,8 @@ def timeline_html(view: View, key_only: bool = False, limit: int = 200) -> str:
         for ev in view.upcoming[:5]
     )
     head = (
-        f'<div class="tl-now" style="font-weight:500;margin-bottom:4px">Day {view.day} of '
-        f"{view.n_days} · {view.date}</div>"
+        '<div class="tl-now" style="font-weight:500;margin-bottom:4px">'
+        f"{html.escape(view.day_label)}</div>"
     )
     table = (
         '<table class="corridors-timeline-table" style="border-collapse:collapse;width:100%;'
@@ -83,12 +83,6 @@ def timeline_html(view: View, key_only: bool = False, limit: int = 200) -> str:
         else ""
     )
     return head + table + coming
-
-
-def _one_day():
-    import datetime as dt
-
-    return dt.timedelta(days=1)
 
 
 @solara.component
