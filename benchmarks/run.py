@@ -25,7 +25,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BASELINE_COMMIT, ROOT, machine
 
-MODULES = ["bench_step", "bench_sweep", "bench_bigsweep", "bench_scaling", "bench_app"]
+MODULES = [
+    "bench_step",
+    "bench_sweep",
+    "bench_bigsweep",
+    "bench_scaling",
+    "bench_app",
+    "bench_logistics",
+]
 """In the order they run and appear (the sweeps early, while the machine is fresh)."""
 DOC = ROOT / "docs" / "benchmarks.md"
 

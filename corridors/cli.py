@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -434,14 +435,26 @@ def compare(
         Path | None, typer.Option(help="Output directory (default: out/compare/...).")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write a PNG plot.")] = True,
+    rank: Annotated[
+        bool,
+        typer.Option(
+            help="Compare each --variant with the base separately and rank them (which link "
+            "matters most); 'a+b' stacks two. Without it, several --variant stack into one."
+        ),
+    ] = False,
 ) -> None:
     """Paired counterfactual: base and variant on common seeds, differences with intervals.
 
-    Each outcome's mean paired difference (variant − base) with a bootstrap confidence interval;
-    a table, compare.csv, pairs.csv and compare.png."""
+    The war as distributions first — P(offensive), P(capitulation) within the calendar, the
+    median offensive date and the median delay, each with a bootstrap interval — then each
+    outcome's mean paired difference (variant − base); compare.csv, pairs.csv and compare.png.
+    With --rank, levers.csv ranks the variants and each gets its own sub-directory."""
     from corridors.analysis.compare import compare_variant, default_out
 
     overrides = _overrides(set_)
+    if rank:
+        _rank(scenario, variant or [], seeds, seed, days, overrides, workers, conf, out, plots)
+        return
     result = compare_variant(
         scenario,
         variant or [],
@@ -463,11 +476,152 @@ def compare(
     unchanged = len(result.table) - len(result.changed())
     if unchanged and not outcome:
         out_console.print(f"{unchanged} outcomes are identical in every pair (see compare.csv)")
+    _warn_balanced(result.table)
     for error in result.errors[:5]:
         err_console.print(f"dropped pair: {error}", markup=False, soft_wrap=True)
     out = out or default_out(result)
     paths = result.write(out, plots=plots)
     out_console.print("Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True)
+
+
+def _warn_balanced(table: Any) -> None:
+    """Say so when the war's outcome is finely balanced: single runs disagree."""
+    if "note" not in table:
+        return
+    for _, row in table[table["note"].astype(str).str.startswith("finely balanced")].iterrows():
+        err_console.print(
+            f"warning: {row['outcome']} is {row['note']} (base {row['base_mean']:.2f}, variant "
+            f"{row['variant_mean']:.2f}): single runs disagree; read the distribution, and add "
+            "--seeds for a narrower interval",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _rank(
+    scenario: str,
+    variants: list[str],
+    seeds: int,
+    seed: int,
+    days: int | None,
+    overrides: dict[str, Any],
+    workers: int | None,
+    conf: float,
+    out: Path | None,
+    plots: bool,
+) -> None:
+    from corridors.analysis.compare import rank_levers
+    from corridors.analysis.sweepstats import safe_name
+
+    table, comparisons = rank_levers(
+        scenario,
+        variants,
+        seeds=seeds,
+        seed=seed,
+        days=days,
+        overrides=overrides,
+        workers=workers,
+        conf=conf,
+    )
+    columns = [
+        c
+        for c in (
+            "lever",
+            "p_offensive_base",
+            "p_offensive_variant",
+            "p_offensive_diff",
+            "p_offensive_ci_low",
+            "p_offensive_ci_high",
+            "median_delay_days_diff",
+            "median_delay_days_ci_low",
+            "median_delay_days_ci_high",
+            "median_offensive",
+        )
+        if c in table
+    ]
+    name = comparisons[0].scenario
+    _print_frame(
+        table[columns],
+        f"Levers of {name}, most effective first: {len(comparisons[0].seeds)} paired seeds, "
+        f"{conf:.0%} bootstrap intervals",
+    )
+    for comparison in comparisons:
+        _warn_balanced(comparison.table)
+    out = out or Path("out") / "compare" / safe_name(f"{name}-levers")
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "levers.csv", index=False)
+    written = [out / "levers.csv"]
+    for comparison in comparisons:
+        paths = comparison.write(out / safe_name("+".join(comparison.variants)), plots=plots)
+        written.append(paths["table"].parent)
+    out_console.print("Wrote " + ", ".join(escape(str(p)) for p in written), soft_wrap=True)
+
+
+def _scorecard_table(card: Any, title: str) -> Table:
+    table = Table(title=title)
+    for column in (
+        "target",
+        "role",
+        "record",
+        "tolerance",
+        "coverage (needed)",
+        "misses (never)",
+        "model median",
+        "90% band",
+        "result",
+    ):
+        table.add_column(column)
+    for row in card.to_dict("records"):
+        counted = row["role"] == "check"
+        style = ("green" if row["result"] == "pass" else "bold red") if counted else "dim"
+        record = f"{row['record']}" + (
+            f" ({row['date']})" if row["date"] and row["record"] != row["date"] else ""
+        )
+        table.add_row(
+            escape(row["target"]),
+            escape(row["role"]),
+            escape(record),
+            escape(row["tolerance"]),
+            f"{row['coverage']:.0%} ({row['needed']:.0%})",
+            f"{row['misses']} ({row['never']})",
+            escape(row["model_median"]),
+            escape(f"{row['model_5%']} – {row['model_95%']}"),
+            f"[{style}]{row['result']}[/]",
+        )
+    return table
+
+
+def _card_verdict(card: Any) -> int:
+    """Print what the card says and return the exit code: 0 only when every check passes."""
+    checks = card[card.role == "check"]
+    missed = checks[checks.result != "pass"]
+    fits = card[card.role == "fit"]
+    built = card[card.role == "construction"]
+    out_console.print(
+        f"checks: {len(checks) - len(missed)} of {len(checks)} pass; fitted (in sample, not "
+        f"evidence): {int((fits.result == 'pass').sum())} of {len(fits)} pass; by construction "
+        f"(not counted): {len(built)}",
+        markup=False,
+    )
+    if not len(checks):
+        err_console.print("no check targets: nothing here is evidence", markup=False)
+        return 1
+    if len(missed):
+        err_console.print(
+            f"{len(missed)} of {len(checks)} checks missed: " + ", ".join(missed.target),
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+def _progress_printer(label: str) -> Callable[..., None]:
+    def show(done: int, total: int, *extra: float) -> None:
+        tail = f", best loss {extra[0]:.4g}" if extra else ""
+        err_console.print(f"{label}: {done}/{total}{tail}", markup=False, highlight=False)
+
+    return show
 
 
 @app.command()
@@ -481,35 +635,28 @@ def calibrate(
     out: Annotated[
         Path | None, typer.Option(help="Write the scorecard here as Markdown and CSV.")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Score a scenario against its historical targets: median and 90% band over N seeds.
+    """Score a scenario against its historical targets: coverage over N seeds, by role.
 
-    Exits 0 when every target passes, 1 when any misses, 2 for bad input."""
+    A target passes when at least its `coverage` share of seeds (default 0.8) falls within its
+    tolerance. Fit targets (parameters were tuned to them) and construction targets (an input
+    sets them) are shown but not counted. Exits 0 only when every check passes, 1 when any
+    check misses or there is none, 2 for bad input."""
     from corridors.analysis.calibration import calibrate as run_calibration
     from corridors.analysis.calibration import write_scorecard
 
     try:
         spec, _, card = run_calibration(
-            scenario, seeds=seeds, variants=variant or (), workers=workers
+            scenario,
+            seeds=seeds,
+            variants=variant or (),
+            workers=workers,
+            progress=None if quiet else _progress_printer("seeds"),
         )
     except ScenarioError as exc:
         raise _fail(exc) from None
-    table = Table(title=f"Calibration: {spec.meta.title} ({seeds} seeds)")
-    for column in ("target", "record", "tolerance", "model median", "90% band", "result", "source"):
-        table.add_column(column)
-    for row in card.itertuples(index=False):
-        style = "green" if row.result == "pass" else "bold red"
-        record = f"{row.record}" + (f" ({row.date})" if row.date and row.record != row.date else "")
-        table.add_row(
-            escape(row.target),
-            escape(record),
-            escape(row.tolerance),
-            escape(row.model_median),
-            escape(f"{row[6]} – {row[7]}"),
-            f"[{style}]{row.result}[/]",
-            escape(row.source),
-        )
-    out_console.print(table)
+    out_console.print(_scorecard_table(card, f"Calibration: {spec.meta.title} ({seeds} seeds)"))
     if out is not None:
         name = spec._provenance.name if spec._provenance else Path(scenario).stem
         if variant:
@@ -526,10 +673,92 @@ def calibrate(
         out_console.print(
             "Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True
         )
-    missed = int((card.result != "pass").sum())
-    if missed:
-        err_console.print(f"{missed} of {len(card)} targets missed", markup=False)
-        raise typer.Exit(1)
+    code = _card_verdict(card)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def fit(
+    scenario: ScenarioArg,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="PATH[=LOW:HIGH]",
+            help="Parameter to fit (repeatable); default: every parameter the fit targets "
+            "name. Without bounds, ±50% around the scenario's value.",
+        ),
+    ] = None,
+    variant: VariantOpt = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per evaluation (0 … N−1).")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="The optimiser's seed.")] = 0,
+    maxiter: Annotated[int, typer.Option(min=1, help="Generations of the optimiser.")] = 10,
+    popsize: Annotated[
+        int, typer.Option(min=2, help="Population per generation, times the parameters.")
+    ] = 6,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (default: 2).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the overlay here (default: fitted/<scenario>.yaml beside it)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Fit parameters to the scenario's `fit` targets only, write them as an overlay the
+    scenario then uses, and score the `check` targets out of sample.
+
+    Deterministic given --seed and --seeds. Exits 0 when the fit is written, 2 for bad input."""
+    from corridors.analysis.fit import fit as run_fit
+    from corridors.analysis.fit import write_overlay
+
+    command = "corridors fit " + " ".join(
+        [
+            scenario,
+            *(f"--param {p}" for p in param or []),
+            *(f"--variant {v}" for v in variant or []),
+            f"--seeds {seeds}",
+            f"--seed {seed}",
+            f"--maxiter {maxiter}",
+            f"--popsize {popsize}",
+        ]
+    )
+    try:
+        result = run_fit(
+            scenario,
+            params=param or (),
+            seeds=seeds,
+            seed=seed,
+            maxiter=maxiter,
+            popsize=popsize,
+            workers=workers,
+            variants=variant or (),
+            progress=None if quiet else _progress_printer("generation"),
+            command=command,
+        )
+        path = write_overlay(result, out)
+    except ScenarioError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Fitted to {', '.join(result.targets)} (loss {result.loss:.4g})")
+    for column in ("parameter", "was", "fitted", "bounds"):
+        table.add_column(column)
+    for spec in result.params:
+        table.add_row(
+            escape(spec.path),
+            f"{spec.start:.6g}",
+            f"{result.values[spec.path]:.6g}",
+            f"{spec.low:g} … {spec.high:g}",
+        )
+    out_console.print(table)
+    out_console.print(
+        _scorecard_table(
+            result.card, f"With the fitted values ({seeds} seeds; checks out of sample)"
+        )
+    )
+    _card_verdict(result.card)
+    out_console.print(f"Wrote {escape(str(path))}", soft_wrap=True)
 
 
 def main() -> None:

@@ -264,7 +264,7 @@ def test_overrides_text():
 def test_page_renders_map_charts_timeline(page):
     text = all_text(page)
     assert "Lachin corridor blockade" in text
-    assert "Day 0 of 304" in text
+    assert "Day 0 of 319" in text
     m = map_widget(page)
     assert {s["name"] for s in m.states} >= {"Armenia", "Nagorno-Karabakh", "Azerbaijan"}
     lachin = next(lk for lk in m.links if lk["name"] == "lachin")
@@ -277,11 +277,11 @@ def test_controls_step_intervene_and_timeline(page):
     before = images(page)
     for _ in range(3):
         button(page, "Step").click()
-    assert "Day 3 of 304" in all_text(page)
+    assert "Day 3 of 319" in all_text(page)
     assert images(page) != before  # charts redrawn for the new day
     select(page, "Speed (days per step)").v_model = "1 week"
     button(page, "Step").click()
-    assert "Day 10 of 304" in all_text(page)
+    assert "Day 10 of 319" in all_text(page)
 
     # interventions panel: close the Lachin road now
     select(page, "Action").v_model = "Close link"

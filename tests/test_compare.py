@@ -12,7 +12,7 @@ import pytest
 
 import corridors.cli
 from corridors import load_scenario
-from corridors.analysis.compare import Comparison, bootstrap_ci, compare_variant
+from corridors.analysis.compare import WAR_ROWS, Comparison, bootstrap_ci, compare_variant
 from corridors.analysis.sweep import RunContext, run_one
 
 
@@ -93,8 +93,11 @@ def test_cli_compare_writes_table_pairs_and_plot(
     stdout = capsys.readouterr().out
     assert "3 paired seeds" in stdout and "NKR.shortage_days" in stdout
     table = pd.read_csv(out / "compare.csv")
-    assert table["outcome"].tolist() == ["NKR.shortage_days", "delivered_t"]
-    assert table.loc[0, "mean_diff"] < 0 and table.loc[0, "ci_high"] < 0
+    # the war's outcomes as distributions always come first, then the outcomes asked for
+    assert table["outcome"].tolist() == [*WAR_ROWS, "NKR.shortage_days", "delivered_t"]
+    table = table.set_index("outcome")
+    assert table.loc["NKR.shortage_days", "mean_diff"] < 0
+    assert table.loc["NKR.shortage_days", "ci_high"] < 0
     pairs = pd.read_csv(out / "pairs.csv")
     assert len(pairs) == 6 and set(pairs["arm"]) == {"base", "variant"}
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"

@@ -19,7 +19,14 @@ from corridors import load_scenario, run_scenario
 from corridors.scenarios import builtin_names, variant_names
 
 LIBRARY = Path(__file__).resolve().parents[1] / "corridors" / "scenarios" / "library"
-HISTORICAL = ("lachin-2023", "karabakh-2020", "zangezur", "berlin-1948")
+HISTORICAL = (
+    "lachin-2023",
+    "karabakh-2020",
+    "zangezur",
+    "berlin-1948",
+    "leningrad-1941",
+    "sarajevo-1992",
+)
 CAUCASUS = ("lachin-2023", "karabakh-2020")
 STAGES = ("briefing", "predict", "run", "intervene", "debrief")
 

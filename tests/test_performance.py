@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from corridors import ConflictModel
 from corridors.analysis.run import summarise
 from corridors.model.logistics import _share_arrays, _share_small
-from corridors.model.routing import MODE_PENALTY_DAYS, FlowView, GoodsNetwork, shortest_path
+from corridors.model.routing import FlowView, GoodsNetwork, link_cost, shortest_path
 
 
 @dataclass
@@ -58,7 +58,7 @@ def reference_route(
             continue
         if any(g not in (origin, destination) and not permits(g) for g in link.gatekeepers):
             continue
-        weight = (link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]) / fraction
+        weight = link_cost(link)  # type: ignore[arg-type]
         ends = [(link.a, link.b), (link.b, link.a)] if link.bidirectional else [(link.a, link.b)]
         for u, v in ends:
             if u in blocked or v in blocked:
@@ -120,15 +120,15 @@ def test_routing_matches_networkx_ties_included(
 ) -> None:
     states, links, refusing = network
     for origin, destination in itertools.permutations(states, 2):
-        asked: list[str] = []
+        asked: list[tuple[str, str | None]] = []
 
-        def permits(state: str, asked: list[str] = asked) -> bool:
-            asked.append(state)
+        def permits(state: str, mode: str | None, asked: list = asked) -> bool:
+            asked.append((state, mode))
             return state not in refusing
 
         expected = reference_route(links, states, origin, destination, lambda s: s not in refusing)
         assert fast_route(links, origin, destination, permits) == expected
-        assert len(asked) == len(set(asked)), "each state is asked at most once per flow"
+        assert len(asked) == len(set(asked)), "each state is asked at most once per flow and mode"
 
 
 def test_routing_asks_only_states_it_reaches() -> None:
@@ -140,7 +140,7 @@ def test_routing_asks_only_states_it_reaches() -> None:
     ]
     asked: list[str] = []
 
-    def permits(state: str) -> bool:
+    def permits(state: str, mode: str | None = None) -> bool:
         asked.append(state)
         return True
 

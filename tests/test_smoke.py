@@ -2,7 +2,7 @@ from corridors import ConflictModel, load_scenario, run_scenario
 
 
 def test_public_api_runs_default_scenario(lachin_result):
-    assert lachin_result.summary["days"] == 304
+    assert lachin_result.summary["days"] == 319
     assert lachin_result.summary["conservation_residual_t"] < 1e-6
     assert {"step", "date", "entity", "variable", "value"} <= set(lachin_result.series.columns)
 

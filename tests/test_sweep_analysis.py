@@ -216,7 +216,9 @@ def test_cli_summary_and_heatmap(
     }
     assert summary.groupby("outcome")["n"].sum()["NKR.peak_stress"] == 18
     dated = summary[summary.outcome == "NKR.first_shortage_date"]
-    assert dated["min"].str.match(r"\d{4}-\d\d-\d\d").all()
+    # a group whose blockade lets enough food through has no shortage date at all
+    assert dated["min"].dropna().str.match(r"\d{4}-\d\d-\d\d").all()
+    assert dated["min"].notna().sum() >= 2
     probs = pd.read_csv(out / "probability.csv")
     assert len(probs) == 2 * 3
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from corridors import ConflictModel, ScenarioError, load_scenario, run_scenario
-from corridors.model.decisions import bargaining_rule, threshold_rule
+from corridors.model.decisions import Situation, bargaining_rule, threshold_rule
 from corridors.scenarios.schema import Claim
 
 SEEDS = range(1, 7)
@@ -43,10 +43,10 @@ def test_default_blockade_leads_to_offensive_capitulation_and_exodus(base_runs):
         assert offensive >= dt.date(2023, 6, 1), "an offensive only after months of blockade"
         assert capitulation is not None and (capitulation - offensive).days <= 2
         assert s["days_of_fighting"] <= 2
-        if capitulation <= dt.date(2023, 9, 20):
+        if capitulation <= dt.date(2023, 10, 1):
             fell += 1
-            assert s["displaced_share"] > 0.5, "most of the population flees"
-            assert s["displaced"] > 60_000
+            assert s["displaced_share"] > 0.8, "nearly all the population flees"
+            assert s["arrived"] > 90_000
     assert fell >= len(SEEDS) // 2
 
 
@@ -101,20 +101,14 @@ def test_no_blockade_means_no_fall(base_runs):
     assert any(r.summary["capitulation_date"] for r in base_runs.values())
 
 
-def test_israeli_embargo_means_less_materiel_and_a_later_or_no_offensive(base_runs):
+def test_israeli_embargo_means_less_materiel_and_never_an_earlier_offensive(base_runs):
     variant = _variant_runs("no-israeli-arms")
     for seed in SEEDS:
         base, emb = base_runs[seed].summary, variant[seed].summary
         assert emb.get("arms_delivered_by_supplier.Israel", 0.0) == 0.0
         assert emb["arms_delivered_t"] < 0.7 * base["arms_delivered_t"]
-        if base["offensive_date"] is not None and emb["offensive_date"] is not None:
-            assert _date(emb["offensive_date"]) >= _date(base["offensive_date"])
-    later = sum(
-        (variant[s].summary["offensive_date"] or "9999")
-        > (base_runs[s].summary["offensive_date"] or "9999")
-        for s in SEEDS
-    )
-    assert later >= len(SEEDS) // 2
+        # a lower hazard on every day, with the same drawn resistance, can only delay the attack
+        assert (emb["offensive_date"] or "9999") >= (base["offensive_date"] or "9999")
 
 
 def test_denied_airspace_stops_the_air_bridge_and_changes_supplier_shares(base_runs):
@@ -137,7 +131,10 @@ def test_committed_guarantor_deters_the_offensive():
     variant = _variant_runs("russia-holds-lachin")
     for seed in SEEDS:
         assert variant[seed].summary["offensive_date"] is None
-        assert variant[seed].summary["shortage_days"] > 200  # the blockade still bites
+    # the blockade still happens, but escorted convoys keep most needs met
+    events = variant[1].events
+    assert events.message.str.contains("Russia escorts convoys through lachin").any()
+    assert variant[1].summary["NKR.peak_stress"] < 0.5
 
 
 def test_no_oil_revenue_means_smaller_budget_and_fewer_arms(base_runs):
@@ -288,17 +285,18 @@ def test_bargaining_rule_is_chosen_by_name(tmp_path):
     model = _run(tmp_path, data, days=5)
     assert len(model.combat.wars) == 1
     offensive = next(e for e in model.log if e.kind == "offensive")
-    assert "bargaining rule" in offensive.message and "credible offer" in offensive.message
+    assert "bargaining rule" in offensive.message and "credible at most" in offensive.message
 
 
 def test_decision_rules_compare_the_right_numbers():
     claim = Claim(target="X", threshold=3.0, resolve=0.4, war_cost=0.1, credible_offer=0.5)
-    assert threshold_rule(claim, 3.5, 0.3).attack
-    assert not threshold_rule(claim, 3.5, 0.4).attack
-    assert not threshold_rule(claim, 2.9, 0.0).attack
-    # p = 4/5 = 0.8; 0.8 − 0.1 − 0.1 = 0.6 > 0.5
-    assert bargaining_rule(claim, 4.0, 0.1).attack
-    assert not bargaining_rule(claim, 4.0, 0.25).attack
+    assert threshold_rule(claim, Situation(3.5, 0.3)).attack
+    assert not threshold_rule(claim, Situation(3.5, 0.4)).attack
+    assert not threshold_rule(claim, Situation(2.9, 0.0)).attack
+    # p = 4/5 = 0.8; 0.8 − 0.1 − 0.1 = 0.6 > the offer, held at the credible 0.5
+    assert bargaining_rule(claim, Situation(4.0, 0.1, offer=0.6)).attack
+    # 0.8 − 0.1 − 0.25 = 0.45 ≤ 0.5
+    assert not bargaining_rule(claim, Situation(4.0, 0.25, offer=0.5)).attack
 
 
 def test_embargo_of_a_state_that_sells_no_arms_is_rejected():

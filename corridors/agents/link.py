@@ -31,6 +31,9 @@ class SupplyLink(mesa.Agent):
         self.mode: str = str(spec.mode)
         self.a: str = spec.a
         self.b: str = spec.b
+        self.a_node: str = spec.node("a")
+        """Routing node of end ``a``: the state, or 'State/Hub' when the link attaches to a hub."""
+        self.b_node: str = spec.node("b")
         self.bidirectional: bool = spec.bidirectional
         self.capacity_t_per_day: float = spec.capacity_t_per_day
         self.transit_days: int = spec.transit_days
@@ -42,6 +45,9 @@ class SupplyLink(mesa.Agent):
         self.loss_rate: float = spec.loss_rate
         self.carries: frozenset[str] = spec.goods()
         self.capacity_people_per_day: float = spec.people_per_day()
+        self.escort: float = 0.0
+        """Share of capacity a guarantor's escorted convoys get through today, whatever the
+        status (0 = none)."""
         self.people_today: float = 0.0
         """People who set out on the link today (displacement)."""
         self.capacity_today_t: float = 0.0
@@ -56,12 +62,18 @@ class SupplyLink(mesa.Agent):
 
     @property
     def usable_fraction(self) -> float:
-        """Fraction of nominal capacity usable given the status."""
+        """Fraction of nominal capacity usable given the status (and any escort)."""
         if self.status == "closed":
-            return 0.0
+            return self.escort
         if self.status == "throttled":
-            return self.throttle
+            return max(self.throttle, self.escort)
         return 1.0
+
+    def set_escort(self, fraction: float) -> None:
+        """Escorted convoys today (0 ends the escort)."""
+        if fraction != self.escort:
+            self.escort = fraction
+            self.model.network_changed()
 
     @property
     def gatekeepers(self) -> tuple[str, ...]:

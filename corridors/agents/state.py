@@ -38,6 +38,9 @@ class StateAgent(mesa.Agent):
         self.production_t_per_day: dict[str, float] = {
             c: s.local_production_t_per_day for c, s in spec.stocks.items()
         }
+        self.storage_t: dict[str, float] = {
+            c: s.storage_t for c, s in spec.stocks.items() if s.storage_t is not None
+        }
         self.shortage: dict[str, float] = dict.fromkeys(spec.stocks, 0.0)
         """Unmet fraction of today's need, per good (0 = fully supplied, 1 = nothing)."""
         self.consumed_t: dict[str, float] = dict.fromkeys(spec.stocks, 0.0)
@@ -75,6 +78,12 @@ class StateAgent(mesa.Agent):
         # any(need > 0 ...), with the comparisons in C: this is read several times a day
         return any(map((0.0).__lt__, self.need_t_per_day.values()))
 
+    def sync_military(self) -> None:
+        """An event changed the military section: personnel follows it (reinforcements or
+        demobilisation); quality and readiness are recomputed from it every day."""
+        military = self.spec.military
+        self.personnel = military.personnel if military else 0.0
+
     def sync_stocks(self) -> None:
         """Take daily need and production from the spec after an event changed its stocks.
 
@@ -84,6 +93,7 @@ class StateAgent(mesa.Agent):
         stocks = self.spec.stocks
         self.need_t_per_day = {c: s.consumption_t_per_day for c, s in stocks.items()}
         self.production_t_per_day = {c: s.local_production_t_per_day for c, s in stocks.items()}
+        self.storage_t = {c: s.storage_t for c, s in stocks.items() if s.storage_t is not None}
         for good, stock in stocks.items():
             self.stock_t.setdefault(good, stock.initial_t)
             self.shortage.setdefault(good, 0.0)

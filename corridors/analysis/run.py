@@ -163,8 +163,13 @@ def summarise(model: ConflictModel, seed: Any) -> dict[str, Any]:
     summary["peak_stress"] = round(max((s.peak_stress for s in sustained), default=0.0), 6)
     summary.update(_war_summary(model))
     n_spec_flows = len(model.spec.flows)
-    for name, delivered in zip(logi.flow_names[:n_spec_flows], logi.delivered_t, strict=False):
-        summary[f"flow.{name}.delivered_t"] = float(delivered)
+    in_transit = logi.in_transit_t
+    for fi, name in enumerate(logi.flow_names[:n_spec_flows]):
+        summary[f"flow.{name}.shipped_t"] = float(logi.shipped_t[fi])
+        summary[f"flow.{name}.delivered_t"] = float(logi.delivered_t[fi])
+        summary[f"flow.{name}.in_transit_t"] = float(in_transit[fi])
+        summary[f"flow.{name}.lost_t"] = float(logi.lost_t[fi])
+        summary[f"flow.{name}.unmet_t"] = float(logi.unmet_t[fi])
     for link in model.links:
         summary[f"link.{link.name}.carried_t"] = link.carried_total_t
     summary["events_logged"] = len(model.log)
@@ -186,7 +191,10 @@ def _war_summary(model: ConflictModel) -> dict[str, Any]:
     )
     out["attacker_losses"] = round(war.attacker_losses, 3) if war else 0.0
     out["defender_losses"] = round(war.defender_losses, 3) if war else 0.0
+    out["attacker_killed"] = round(war.attacker_killed, 3) if war else 0.0
+    out["defender_killed"] = round(war.defender_killed, 3) if war else 0.0
     displaced = model.consequences.displaced()
+    out["arrived"] = round(model.consequences.arrived(), 3)
     fallen_population = sum(
         model.state(f.origin).initial_population for f in model.consequences.flights
     )

@@ -18,12 +18,13 @@ from corridors.app.downloads import Downloads
 from corridors.app.errors import error_text
 from corridors.app.limits import FULL_MESSAGE, SEATS, max_sessions
 from corridors.app.map import Map
+from corridors.app.room_page import RoomPage, RoomsTab
 from corridors.app.session import Session
 from corridors.app.sweep import SweepExplorer
 from corridors.app.teaching import Teaching
 from corridors.app.timeline import Timeline
 
-TABS = ("Run", "Compare", "Sweeps", "Teach", "Downloads")
+TABS = ("Run", "Compare", "Sweeps", "Teach", "Downloads", "Rooms")
 
 CSS = """
 .corridors-app { padding: 8px 12px; }
@@ -115,6 +116,37 @@ def App(session: Session | None = None):
                         Teaching(session, view)
                     with solara.lab.Tab("Downloads"):
                         Downloads(session, view)
+                    with solara.lab.Tab("Rooms"):
+                        RoomsTab()
+
+
+@solara.component
+def RoomRoute():
+    """A room's page, once this browser session has a seat (as :func:`Page`)."""
+    seated = solara.use_memo(SEATS.take, [])
+
+    def give_back():
+        return SEATS.give_back if seated else None
+
+    solara.use_effect(give_back, [])
+    if not seated:
+        solara.Title("Corridors")
+        solara.Error(FULL_MESSAGE.format(n=max_sessions()), classes=["corridors-full"])
+        return
+    RoomPage()
+
+
+@solara.component
+def Layout(children=()):
+    """No app bar or route tabs around the pages: each page lays itself out."""
+    solara.Column(children=list(children), style={"padding": "0"})
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="Corridors", layout=Layout),
+    solara.Route(path="room", component=RoomRoute, label="Room"),
+]
+"""``/`` is the simulator; ``/room?c=CODE&t=TOKEN`` a classroom room's pages."""
 
 
 @solara.component

@@ -18,6 +18,8 @@ KIND_COLOURS = {
     "stress_alert": "#ad1457",
     "no_route": "#6d4c41",
     "route_restored": "#2e7d32",
+    "capacity_limited": "#8d6e63",
+    "capacity_restored": "#2e7d32",
     "shortage_end": "#2e7d32",
     "offensive": "#b71c1c",
     "capitulation": "#4a148c",

@@ -6,12 +6,22 @@ and κ = ``parameters.attrition_per_day``:
 - square law (default): ΔA = −κ·d·D, ΔD = −κ·a·A
 - linear law:           ΔA = −κ·d·D·A/A₀, ΔD = −κ·a·A·D/D₀
 
-From the second day on, before fighting, the defender capitulates when its personnel falls below
-``break_point`` × its strength at the start, or its readiness below ``supply_break_point``; a
-guarantor of the defender whose troops are present and whose commitment × credibility reaches
-``parameters.ceasefire_threshold`` imposes a ceasefire after ``ceasefire_after_days``; and a
-guarantor steps in at once when the defender's personnel falls below its
-``ceasefire_below_share`` (it will not let the protected side collapse).
+From the second day on, before fighting, each day in this order:
+
+1. a guarantor of the defender whose troops are present and whose commitment × credibility
+   reaches ``parameters.ceasefire_threshold`` imposes a ceasefire after ``ceasefire_after_days``,
+   and a guarantor steps in at once when the defender's personnel falls below its
+   ``ceasefire_below_share`` (it will not let the protected side collapse);
+2. otherwise the defender capitulates when its Lanchester strength share
+
+       (personnel / personnel at the start of the war) × readiness
+
+   falls below ``break_point`` (combat losses and supply together: a starved defence with
+   readiness 0.45 breaks after light losses, a supplied one only after losing half its men), or
+   its readiness alone below ``supply_break_point``.
+
+Losses are casualties (killed, wounded, captured); ``parameters.killed_share_of_losses`` of them
+are reported as killed, to compare with the record's death tolls.
 """
 
 from __future__ import annotations
@@ -40,6 +50,16 @@ class War:
     """``capitulation`` or ``ceasefire`` once it has ended."""
     attacker_losses: float = 0.0
     defender_losses: float = 0.0
+    """Casualties (killed, wounded, captured)."""
+    killed_share: float = 0.25
+
+    @property
+    def attacker_killed(self) -> float:
+        return self.attacker_losses * self.killed_share
+
+    @property
+    def defender_killed(self) -> float:
+        return self.defender_losses * self.killed_share
 
     @property
     def active(self) -> bool:
@@ -65,6 +85,7 @@ class Combat:
             self.model.today,
             attacker.personnel,
             defender.personnel,
+            killed_share=self.model.spec.parameters.killed_share_of_losses,
         )
         attacker.at_war_with, defender.at_war_with = defender.name, attacker.name
         self.wars.append(war)
@@ -77,33 +98,53 @@ class Combat:
                 continue
             self._fight(war)
 
+    def strength_share(self, war: War) -> float:
+        """The defender's Lanchester strength relative to the start of the war: personnel
+        share × readiness."""
+        defender = self.model.state(war.defender)
+        share = defender.personnel / war.defender_start if war.defender_start > 0 else 0.0
+        return share * defender.readiness
+
     def _ends(self, war: War) -> bool:
+        return self._ceasefire(war) or self._capitulation(war)
+
+    def _capitulation(self, war: War) -> bool:
         model = self.model
         defender = model.state(war.defender)
         military = defender.spec.military
         assert military is not None
         share = defender.personnel / war.defender_start if war.defender_start > 0 else 0.0
-        if share < military.break_point or defender.readiness < military.supply_break_point:
-            why = (
-                f"personnel {defender.personnel:,.0f} of {war.defender_start:,.0f} "
-                f"({share:.0%} < break point {military.break_point:.0%})"
-                if share < military.break_point
-                else f"readiness {defender.readiness:.2f} < supply break point "
-                f"{military.supply_break_point:.2f} (stress {defender.stress:.2f})"
-            )
-            self._end(war, "capitulation")
-            model.log_event(
-                "capitulation",
-                defender.name,
-                f"{defender.name} capitulates to {war.attacker} after {war.days} day(s) of "
-                f"fighting: {why}",
-                attacker=war.attacker,
-                days=war.days,
-                personnel=defender.personnel,
-                readiness=defender.readiness,
-            )
-            model.consequences.on_capitulation(war)
-            return True
+        strength = share * defender.readiness
+        broken = strength < military.break_point
+        if not broken and defender.readiness >= military.supply_break_point:
+            return False
+        why = (
+            f"strength {strength:.0%} of its start (personnel {defender.personnel:,.0f} of "
+            f"{war.defender_start:,.0f} × readiness {defender.readiness:.2f}, stress "
+            f"{defender.stress:.2f}) < break point {military.break_point:.0%}"
+            if broken
+            else f"readiness {defender.readiness:.2f} < supply break point "
+            f"{military.supply_break_point:.2f} (stress {defender.stress:.2f})"
+        )
+        self._end(war, "capitulation")
+        model.log_event(
+            "capitulation",
+            defender.name,
+            f"{defender.name} capitulates to {war.attacker} after {war.days} day(s) of "
+            f"fighting: {why}",
+            attacker=war.attacker,
+            days=war.days,
+            personnel=defender.personnel,
+            readiness=defender.readiness,
+            strength_share=strength,
+        )
+        model.consequences.on_capitulation(war)
+        return True
+
+    def _ceasefire(self, war: War) -> bool:
+        model = self.model
+        defender = model.state(war.defender)
+        share = defender.personnel / war.defender_start if war.defender_start > 0 else 0.0
         params = model.spec.parameters
         for g in model.diplomacy.guarantees_of(defender.name):
             if not g.can_impose_ceasefire:

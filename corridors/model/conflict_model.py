@@ -17,7 +17,7 @@ from corridors.model.decisions import Decisions
 from corridors.model.diplomacy import Diplomacy
 from corridors.model.economy import Economy
 from corridors.model.eventlog import EventLog, LogEntry
-from corridors.model.events import EventSchedule, apply_event, make_event
+from corridors.model.events import EventSchedule, apply_event, make_event, seasonal_events
 from corridors.model.logistics import Logistics
 from corridors.model.procurement import Procurement
 from corridors.model.series import SeriesCollector
@@ -26,7 +26,7 @@ from corridors.scenarios import Scenario, load_scenario
 DEFAULT_SCENARIO = "lachin-2023"
 ROUTING_PATHS = frozenset({"parameters.hostile_transit_threshold"})
 """Parameters that change which routes are permitted."""
-ROUTING_STATE_FIELDS = frozenset({"relations", "denies_transit_to"})
+ROUTING_STATE_FIELDS = frozenset({"relations", "denies_transit_to", "hubs"})
 """State fields that change which routes are permitted."""
 
 
@@ -73,16 +73,24 @@ class ConflictModel(mesa.Model):
         sweep, skips the collector, about a third of a day's step)."""
         self.network_version = 0
         self.transit_overrides: dict[tuple[str, str, str | None], bool] = {}
+        self.transit_mode_overrides: dict[tuple[str, str, str | None, str], bool] = {}
+        """Transit rights given or withdrawn for some modes only (state, to, good, mode)."""
         """Explicit transit decisions from events: (transit state, beneficiary, good or None for
         all goods) → allowed."""
         self.log = EventLog()
+        self.held_offensives: set[tuple[str, str]] = set()
+        """Claims (claimant, target) whose decision rule is suspended by an ``order_offensive``
+        event: a player decides when to attack (rooms)."""
 
         self.states = StateAgent.create_agents(self, len(self.spec.states), spec=self.spec.states)
         self.links = SupplyLink.create_agents(self, len(self.spec.links), spec=self.spec.links)
         self.states_by_name: dict[str, StateAgent] = {s.name: s for s in self.states}
         self.links_by_name: dict[str, SupplyLink] = {lk.name: lk for lk in self.links}
         self.sustained_states = self.states.select(lambda s: s.sustained)
-        self.schedule_of_events = EventSchedule(self.spec.events, self.start_date)
+        last = self.start_date + dt.timedelta(days=self.spec.calendar.n_days)
+        seasons = seasonal_events(self.spec, self.start_date, last)
+        # seasonal opening and closing first on a day, so a scripted event can override them
+        self.schedule_of_events = EventSchedule([*seasons, *self.spec.events], self.start_date)
         self.logistics = Logistics(self)
         self.people = Logistics(self, flows=[], unit="people")
         """Displacement: people moving along links, with the same accounting as goods."""
@@ -143,11 +151,14 @@ class ConflictModel(mesa.Model):
             "shipped_today_t": lambda m: float(m.logistics.shipped_today_t.sum()),
             "energy_delivered_t": lambda m: m.economy.energy_delivered_total_t,
             "displaced": lambda m: m.consequences.displaced(),
+            "arrived": lambda m: m.consequences.arrived(),
+            "arrived_today": lambda m: m.consequences.arrived_today(),
         }
         for key in self.decisions.force_ratio:
             label = f"{key[0]}->{key[1]}"
             reporters[f"force_ratio.{label}"] = lambda m, k=key: m.decisions.force_ratio[k]
             reporters[f"deterrence.{label}"] = lambda m, k=key: m.decisions.deterrence[k]
+            reporters[f"attack_hazard.{label}"] = lambda m, k=key: m.decisions.hazard.get(k, 0.0)
         for g in self.diplomacy.guarantees:
             reporters[f"credibility.{g.key}"] = lambda m, g=g: g.credibility
         for pair in self.diplomacy.tracked_pairs:
@@ -171,9 +182,10 @@ class ConflictModel(mesa.Model):
         for state in self.states:
             state.received_t = {}
         for event in self.schedule_of_events.due(self.day_index):
-            if self._overtaken(event):
+            if self._overtaken(event) or self._deterred(event):
                 continue
             apply_event(self, event)
+        self.diplomacy.apply_escorts()
         self.procurement.step()
         self.consequences.step()
         self.logistics.step()
@@ -199,14 +211,33 @@ class ConflictModel(mesa.Model):
         return self.links_by_name[name]
 
     def permits_transit(
-        self, state_name: str, origin: str, destination: str, commodity: str | None = None
+        self,
+        state_name: str,
+        origin: str,
+        destination: str,
+        commodity: str | None = None,
+        mode: str | None = None,
     ) -> bool:
-        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass.
+        """Whether ``state_name`` lets goods from ``origin`` to ``destination`` pass, on a link
+        of ``mode`` (None: any mode, i.e. a denial of any mode refuses it).
 
         A conqueror lets the population of the state it took leave (the exodus road is open
-        whatever its relations with the refugees' destination)."""
+        whatever its relations with the refugees' destination). A rule for some modes beats
+        one for every mode (an event granting airspace opens air links through a state that
+        otherwise denies transit), and a refusal beats a grant at the same level."""
         if commodity == "people" and self.states_by_name[origin].controlled_by == state_name:
             return True
+        by_mode = self.transit_mode_overrides
+        if by_mode and mode is not None:
+            found = [
+                by_mode.get((state_name, target, good, mode))
+                for target in (destination, origin)
+                for good in (commodity, None)
+            ]
+            if False in found:
+                return False
+            if True in found[:2]:
+                return True
         overrides = self.transit_overrides
         if overrides:  # (routing asks this of every state it reaches: skip the look-ups)
             for good in (commodity, None):
@@ -218,8 +249,16 @@ class ConflictModel(mesa.Model):
                 if overrides.get((state_name, destination, good)) is True:
                     return True
         spec = self.states_by_name[state_name].spec
-        if destination in spec.denies_transit_to or origin in spec.denies_transit_to:
-            return False
+        for entry in spec.denies_transit_to:
+            if isinstance(entry, str):
+                if entry in (destination, origin):
+                    return False
+            elif (
+                entry.state in (destination, origin)
+                and (entry.modes is None or mode in entry.modes)
+                and (entry.goods is None or commodity in entry.goods)
+            ):
+                return False
         relation = spec.relations.get(destination, 0.0)
         return relation >= self.spec.parameters.hostile_transit_threshold
 
@@ -243,6 +282,9 @@ class ConflictModel(mesa.Model):
                 link.mode = str(link.spec.mode)
             elif attr == "crosses":
                 link.crosses = tuple(value)
+            elif attr in ("a", "b", "a_hub", "b_hub"):
+                link.a, link.b = link.spec.a, link.spec.b
+                link.a_node, link.b_node = link.spec.node("a"), link.spec.node("b")
             elif attr == "status":
                 link.status = str(value)
             elif hasattr(link, attr):
@@ -258,6 +300,14 @@ class ConflictModel(mesa.Model):
                 state.sync_stocks()
                 # a state given its first stock by an event starts being sustained
                 self.sustained_states = self.states.select(lambda s: s.sustained)
+            elif parts[2] == "guarantees":
+                self._sync_guarantees(state.name, parts)
+            elif parts[2] == "military":
+                state.sync_military()
+            elif parts[2] in ("responses", "initial_tension"):
+                self.diplomacy.responses_changed(state.name)
+        elif section == "parameters":
+            self.diplomacy.parameters_changed()
         elif section == "flows":
             self.logistics.flows_changed()
         if (
@@ -266,6 +316,16 @@ class ConflictModel(mesa.Model):
             or (section == "states" and len(parts) >= 3 and parts[2] in ROUTING_STATE_FIELDS)
         ):
             self.network_changed()
+
+    def _sync_guarantees(self, state: str, parts: list[str]) -> None:
+        guarantees = self.spec.state(state).guarantees
+        indices = range(len(guarantees))
+        if len(parts) >= 4 and parts[3].lstrip("-").isdigit():
+            indices = [int(parts[3]) % max(len(guarantees), 1)]
+        for j in indices:
+            self.diplomacy.sync_guarantee(state, j)
+            if len(parts) >= 5 and parts[4] == "credibility":
+                self.diplomacy.set_credibility(state, j)
 
     def _overtaken(self, event: Any) -> bool:
         """A scripted event on a link into a state that has already fallen no longer applies:
@@ -283,6 +343,21 @@ class ConflictModel(mesa.Model):
             f"scripted {event.action} on {link} skipped: {fallen[0]} has already fallen "
             f"to {self.state(fallen[0]).controlled_by}",
             action=event.action,
+        )
+        return True
+
+    def _deterred(self, event: Any) -> bool:
+        """A third party's exercises deter this scripted event: logged, not applied."""
+        who = self.diplomacy.deterred(getattr(event, "name", None))
+        if who is None:
+            return False
+        self.log_event(
+            "event_deterred",
+            event.name,
+            f"scripted {event.action} '{event.name}' deterred: {who}'s exercises and threats "
+            f"(its response to rising tension) hold it off",
+            action=event.action,
+            deterred_by=who,
         )
         return True
 

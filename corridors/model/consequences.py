@@ -3,11 +3,13 @@
 When a defender capitulates:
 
 1. control transfers to the attacker (the state's ``controlled_by``; links touching it come
-   under the attacker's control, and the attacker opens them for departures);
-2. its population flees to its ``patron`` along open links, as a ``people`` flow: the share
-   willing to leave is min(1, ``flight_share_on_fall`` + ½ × humanitarian stress) of the
-   population at the fall, and each day ``flight_rate_per_day`` of those still willing set out,
-   within the links' capacity in people per day;
+   under the attacker's control); ``fall_routes_open_after_days`` later the attacker opens them
+   for departures (on 20 Sep 2023 the ceasefire; on 24 Sep the Lachin road opened);
+2. the exodus is a process: the fall sets a flight intention, min(1, ``flight_share_on_fall``
+   (fear) + ``flight_stress_weight`` × humanitarian stress) of the population at the fall;
+   nobody can leave until a route opens; then each day ``flight_rate_per_day`` of those still
+   willing set out as a ``people`` flow, routed like goods and limited by the links' capacity in
+   people per day, and arrive after the links' transit days (arrivals are counted daily);
 3. guarantors of the fallen state lose credibility; states that oppose border changes grow
    tense toward the winner; a claim's ``demands_corridor`` is put forward (and logged).
 """
@@ -40,6 +42,8 @@ class Consequences:
         self.model = model
         self.flights: list[Flight] = []
         self.demands: list[str] = []
+        self.openings: list[tuple[int, str]] = []
+        """Links out of fallen states to open: (day index, fallen state)."""
 
     def on_capitulation(self, war: War) -> None:
         model = self.model
@@ -54,15 +58,11 @@ class Consequences:
         for link in model.links:
             if fallen.name in (link.a, link.b):
                 link.controlled_by = winner.name
-                if link.status != "open":
-                    link.set_status("open", throttle=1.0)
-                    model.log_event(
-                        "event",
-                        link.name,
-                        f"link {link.name} opened by {winner.name} after the capitulation",
-                        actor=winner.name,
-                    )
         model.network_changed()
+        delay = model.spec.parameters.fall_routes_open_after_days
+        self.openings.append((model.day_index + delay, fallen.name))
+        if delay == 0:
+            self._open_routes()
         model.diplomacy.on_fall(fallen.name)
         model.diplomacy.on_border_change(winner.name, f"{winner.name} takes {fallen.name}")
         if war.claim.demands_corridor:
@@ -100,12 +100,14 @@ class Consequences:
 
     def _start_flight(self, fallen_name: str) -> None:
         fallen = self.model.state(fallen_name)
-        share = self.model.spec.parameters.flight_share_on_fall
-        willing_share = min(1.0, share + 0.5 * fallen.stress)
+        params = self.model.spec.parameters
+        share, weight = params.flight_share_on_fall, params.flight_stress_weight
+        willing_share = min(1.0, share + weight * fallen.stress)
         self._flee(
             fallen_name,
             willing_share,
-            f"fear after the fall {share:.0%} + half the humanitarian stress {fallen.stress:.2f}",
+            f"fear after the fall {share:.0%} + {weight:.2f} × humanitarian stress "
+            f"{fallen.stress:.2f}",
         )
 
     def _flee(self, name: str, willing_share: float, why: str) -> None:
@@ -144,8 +146,28 @@ class Consequences:
             destination=patron,
         )
 
+    def _open_routes(self) -> None:
+        """The conqueror opens the links out of a fallen state once the delay is over."""
+        model = self.model
+        due = [o for o in self.openings if o[0] <= model.day_index]
+        self.openings = [o for o in self.openings if o[0] > model.day_index]
+        for _, fallen in due:
+            winner = model.state(fallen).controlled_by
+            for link in model.links:
+                if fallen in (link.a, link.b) and link.status != "open":
+                    link.set_status("open", throttle=1.0)
+                    model.log_event(
+                        "event",
+                        link.name,
+                        f"link {link.name} opened by {winner} after the capitulation: "
+                        f"departures can start",
+                        actor=winner,
+                    )
+
     def step(self) -> None:
-        """Set today's departures (before the people are moved)."""
+        """Open routes that are due; set today's departures (before the people are moved)."""
+        if self.openings:
+            self._open_routes()
         rate = self.model.spec.parameters.flight_rate_per_day
         people = self.model.people
         for flight in self.flights:
@@ -155,3 +177,10 @@ class Consequences:
     def displaced(self) -> float:
         """People who have left fallen states (arrived or on the road)."""
         return float(sum(self.model.people.shipped_t[f.flow_index] for f in self.flights))
+
+    def arrived(self) -> float:
+        """People from fallen states who have reached their destination."""
+        return float(sum(self.model.people.delivered_t[f.flow_index] for f in self.flights))
+
+    def arrived_today(self) -> float:
+        return float(sum(self.model.people.delivered_today_t[f.flow_index] for f in self.flights))

@@ -38,6 +38,8 @@ class EventLog:
             "intervention",
             "no_route",
             "route_restored",
+            "capacity_limited",
+            "capacity_restored",
             "shortage_start",
             "shortage_end",
             "stress_alert",

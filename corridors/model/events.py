@@ -7,6 +7,8 @@ and writes to the event log why it happened. Scheduled events fire at the start 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from corridors.scenarios import schema
-from corridors.scenarios.loader import set_field, validate_data
+from corridors.scenarios.loader import Problem, ScenarioError, Where, set_field, validate_data
 
 if TYPE_CHECKING:
     from corridors.model.conflict_model import ConflictModel
@@ -33,6 +35,91 @@ class EventSchedule:
 
     def due(self, day: int) -> list[Any]:
         return self.by_day.get(day, [])
+
+
+def _season_dates(season: schema.Season, start: dt.date, end: dt.date) -> list[tuple]:
+    """(opens, closes) date pairs of a yearly season overlapping start … end."""
+    out = []
+    for year in range(start.year - 1, end.year + 1):
+        opens = _month_day(season.opens, year)
+        closes = _month_day(season.closes, year if season.closes > season.opens else year + 1)
+        if opens <= end and closes > start:
+            out.append((opens, closes))
+    return out
+
+
+def _month_day(text: str, year: int) -> dt.date:
+    month, day = int(text[:2]), int(text[3:])
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        day = 28
+    return dt.date(year, month, day)
+
+
+def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list[Any]:
+    """Open and close events for links that run only in seasons, between start and end.
+
+    A link with seasons starts closed unless the first day falls in one; on each season's first
+    day it opens (at the season's capacity, if it has one) and on its closing day it closes."""
+    events: list[Any] = []
+    for link in spec.links:
+        if not link.seasons:
+            continue
+        windows = [
+            (w, season) for season in link.seasons for w in _season_dates(season, start, end)
+        ]
+        open_at_start = any(a <= start < b for (a, b), _ in windows)
+        if not open_at_start:
+            events.append(
+                schema.CloseLink(
+                    action="close_link", link=link.name, date=start, reason="out of season"
+                )
+            )
+        for (opens, closes), season in sorted(windows, key=lambda item: item[0]):
+            if opens > start:
+                if season.capacity_t_per_day is not None:
+                    events.append(
+                        schema.SetParameter(
+                            action="set_parameter",
+                            path=f"links.{link.name}.capacity_t_per_day",
+                            value=season.capacity_t_per_day,
+                            date=opens,
+                            reason="seasonal capacity",
+                            source=season.source,
+                        )
+                    )
+                events.append(
+                    schema.OpenLink(
+                        action="open_link",
+                        link=link.name,
+                        date=opens,
+                        reason=f"season opens ({season.opens})",
+                        source=season.source,
+                    )
+                )
+            elif season.capacity_t_per_day is not None and opens <= start < closes:
+                events.append(
+                    schema.SetParameter(
+                        action="set_parameter",
+                        path=f"links.{link.name}.capacity_t_per_day",
+                        value=season.capacity_t_per_day,
+                        date=start,
+                        reason="seasonal capacity",
+                        source=season.source,
+                    )
+                )
+            if closes <= end:
+                events.append(
+                    schema.CloseLink(
+                        action="close_link",
+                        link=link.name,
+                        date=closes,
+                        reason=f"season closes ({season.closes})",
+                        source=season.source,
+                    )
+                )
+    # on a day one season closes and the next opens, close first
+    order = {"close_link": 0, "set_parameter": 1, "open_link": 2}
+    return sorted(events, key=lambda ev: (ev.date, order[ev.action]))
 
 
 def _by(event: Any) -> str:
@@ -72,15 +159,32 @@ def _link_status(model: ConflictModel, event: Any) -> Outcome:
 def _transit(model: ConflictModel, event: Any) -> Outcome:
     state, target = model.state(event.state), model.state(event.to)
     allow = event.action == "grant_transit"
-    for good in list(event.goods) if event.goods else [None]:
-        model.transit_overrides[(state.name, target.name, good)] = allow
+    goods = list(event.goods) if event.goods else [None]
+    modes = [str(m) for m in event.modes] if getattr(event, "modes", None) else []
+    for good in goods:
+        if modes:
+            for mode in modes:
+                model.transit_mode_overrides[(state.name, target.name, good, mode)] = allow
+        else:
+            model.transit_overrides[(state.name, target.name, good)] = allow
+            # a later rule for every mode replaces earlier rules for some modes
+            for key in [
+                k for k in model.transit_mode_overrides if k[:3] == (state.name, target.name, good)
+            ]:
+                del model.transit_mode_overrides[key]
     model.network_changed()
     verb = "grants" if allow else "denies"
     what = ", ".join(event.goods) if event.goods else "goods"
+    if modes == ["air"]:
+        message = f"{state.name} {verb} transit through its airspace to {what} for or from "
+    elif modes:
+        message = f"{state.name} {verb} transit by {' and '.join(modes)} to {what} for or from "
+    else:
+        message = f"{state.name} {verb} transit to {what} for or from "
     return (
         state.name,
-        f"{state.name} {verb} transit to {what} for or from {target.name}",
-        {"to": target.name},
+        message + target.name,
+        {"to": target.name, **({"modes": modes} if modes else {})},
     )
 
 
@@ -102,6 +206,85 @@ def _withdraw(model: ConflictModel, event: Any) -> Outcome:
     else:
         message = f"{guarantor.name} withdraws its peacekeepers from {protected.name}"
     return guarantor.name, message, {"to": protected.name}
+
+
+def _escort(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, link = model.state(event.state), model.link(event.link)
+    g = model.diplomacy.escort(guarantor.name, link.name, event.fraction, event.days)
+    if g is None:
+        message = f"{guarantor.name} gives no guarantee; it cannot escort convoys on {link.name}"
+    else:
+        message = (
+            f"{guarantor.name} escorts convoys through {link.name} at {event.fraction:.0%} of "
+            f"capacity for {event.days} day(s)"
+        )
+    return guarantor.name, message, {"link": link.name, "fraction": event.fraction}
+
+
+def _protest(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, protected = model.state(event.state), model.state(event.to)
+    g = model.diplomacy.protest(guarantor.name, protected.name)
+    if g is None:
+        message = f"{guarantor.name} protests on behalf of {protected.name} (no guarantee)"
+    else:
+        message = (
+            f"{guarantor.name} protests on behalf of {protected.name} (credibility "
+            f"{g.credibility:.2f})"
+        )
+    return guarantor.name, message, {"to": protected.name}
+
+
+def _reinforce(model: ConflictModel, event: Any) -> Outcome:
+    guarantor, protected = model.state(event.state), model.state(event.to)
+    g = model.diplomacy.reinforce(guarantor.name, protected.name, event.personnel)
+    if g is None:
+        message = f"{guarantor.name} has no guarantee for {protected.name}; nothing to reinforce"
+    else:
+        message = (
+            f"{guarantor.name} reinforces its presence protecting {protected.name} with "
+            f"{event.personnel:,.0f} personnel (now {g.personnel:,.0f})"
+        )
+    return guarantor.name, message, {"to": protected.name, "personnel": event.personnel}
+
+
+def _offensive(model: ConflictModel, event: Any) -> Outcome:
+    """A claimant's order: launch now, hold (the rule stops firing), or back to the rule.
+    The decisions module reads ``model.held_offensives``."""
+    attacker, target = model.state(event.state), model.state(event.to)
+    key = (attacker.name, target.name)
+    claim = next((c for c in attacker.spec.claims if c.target == target.name), None)
+    if claim is None:
+        raise ScenarioError(
+            [
+                Problem(
+                    Where(f"event on {event.date}"),
+                    "to",
+                    f"{attacker.name} has no claim on "
+                    f"{target.name}, so it has no offensive to order",
+                )
+            ]
+        )
+    if event.order == "hold":
+        model.held_offensives.add(key)
+        return attacker.name, f"{attacker.name} holds its offensive on {target.name}", {}
+    if event.order == "rule":
+        model.held_offensives.discard(key)
+        return (
+            attacker.name,
+            f"{attacker.name}'s decision on {target.name} is left to its rule again",
+            {},
+        )
+    model.held_offensives.add(key)  # launched by order: the rule does not decide any more
+    combat = model.combat
+    if target.fallen or attacker.fallen or combat.engaged(*key) or combat.concluded(*key):
+        message = f"{attacker.name} orders an offensive on {target.name}: too late, the war has "
+        return attacker.name, message + "already begun or ended", {"target": target.name}
+    model.combat.start(attacker, target, claim)
+    return (
+        attacker.name,
+        f"{attacker.name} launches an offensive on {target.name} (ordered)",
+        {"target": target.name},
+    )
 
 
 def _set_parameter(model: ConflictModel, event: Any) -> Outcome:
@@ -132,6 +315,10 @@ HANDLERS = {
     "embargo": _embargo,
     "lift_embargo": _embargo,
     "withdraw_peacekeepers": _withdraw,
+    "escort_convoy": _escort,
+    "protest": _protest,
+    "reinforce": _reinforce,
+    "order_offensive": _offensive,
     "set_parameter": _set_parameter,
 }
 """What each action does; every action of the schema has one (a test checks)."""

@@ -1,12 +1,16 @@
 """Logistics: routing flows over usable links, sharing capacity, transit delay, losses.
 
-Each day every active flow asks to ship its daily quantity along its route (the quickest chain
-of links that are not closed, that carry its good, and whose gatekeepers and intermediate states
-permit it). Links share their capacity among the flows on them in proportion to
-``priority × demand``; a flow ships the smallest share it gets along its route, so no link ever
-carries more than its capacity. Goods arrive after the sum of the links' transit days; a
-fraction ``1 − Π(1 − loss_rate)`` is lost on the way. Routes are cached and recomputed only when
-a link's status or a transit permission changes (the model's ``network_version``).
+Every flow has a cheapest route (the quickest chain of links that are not closed, that carry its
+good, and whose gatekeepers and intermediate states permit it on the link's mode). When the
+flows' demands fit on their cheapest routes, that is the plan. When they do not, the demand is
+assigned over several routes within link and hub capacities (:mod:`corridors.model.assignment`:
+priorities first, then cheapest routes first). Each day the planned tonnes per route meet the
+day's capacities, which vary around nominal: routes share a link in proportion to
+``priority × planned tonnes`` (weighted progressive filling), so no link ever carries more than
+its capacity. Goods arrive after the sum of the route's transit days; a fraction
+``1 − Π(1 − loss_rate)`` is lost on the way. Routes are recomputed only when a link's status or a
+transit permission changes (the model's ``network_version``), the plan only when routes or
+demands change.
 
 Conservation, per flow and in total, every day: shipped = delivered + in transit + lost.
 """
@@ -16,18 +20,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from corridors.model.assignment import Commodity, assign, decompose
 from corridors.model.routing import (
     FlowView,
     GoodsNetwork,
+    HubEdge,
     SearchTrace,
     changed_nodes,
+    link_cost,
     shortest_path,
+    state_of,
 )
 
 if TYPE_CHECKING:
@@ -58,12 +67,34 @@ class Route:
 
     links: tuple[int, ...]
     nodes: tuple[str, ...]
+    """Routing nodes: states, and hubs as 'State/Hub'."""
     transit_days: int
     survival: float
     """Fraction of a shipment that is not lost along the route."""
+    edges: tuple[int, ...] = ()
+    """Links and hub edges (indices after the links), in order: what uses capacity."""
 
     def describe(self) -> str:
-        return " → ".join(self.nodes)
+        """The nodes, a state next to its own hub shown once (as the hub)."""
+        shown: list[str] = []
+        for node in self.nodes:
+            if shown and state_of(shown[-1]) == state_of(node):
+                if "/" in node and "/" not in shown[-1]:
+                    shown[-1] = node
+                elif "/" in node and "/" in shown[-1]:
+                    shown.append(node)
+                continue
+            shown.append(node)
+        return " → ".join(shown)
+
+
+@dataclass(frozen=True)
+class PlannedPath:
+    """A route a flow uses in the current plan, and the amount planned on it per day."""
+
+    flow: int
+    route: Route
+    amount: float
 
 
 SMALL_SHARING = 128
@@ -202,6 +233,49 @@ def _share_arrays(
     return np.minimum(alloc, demand)
 
 
+def _amount(x: float) -> str:
+    """A daily amount for the log: whole units, or three digits when small."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+class _LazyView:
+    """A flow's :class:`FlowView`, built when the assignment first asks for its arcs (most
+    flows never need more than their cheapest route)."""
+
+    def __init__(self, logistics: Logistics, key: tuple[str, str, str]) -> None:
+        self.logistics, self.key = logistics, key
+        self.view: FlowView | None = None
+
+    def usable_arcs(self, node: str) -> list[tuple[str, float, int]]:
+        if self.view is None:
+            self.view = self.logistics._view(*self.key)
+        return self.view.usable_arcs(node)
+
+
+FULL = 1 - 1e-9
+"""An edge is full when its planned load reaches this share of its capacity."""
+
+UNLIMITED = 1e15
+"""Capacity of a hub without a given throughput (finite, so the sharing stays in plain floats)."""
+
+
+def _share_or_arrays(
+    demand: list[float], weight: list[float], capacity: list[float], pairs: list[tuple[int, int]]
+) -> list[float]:
+    """:func:`share_capacity` on lists: plain Python for small problems, numpy otherwise."""
+    if len(pairs) <= SMALL_SHARING:
+        listed = _share_lists(demand, weight, capacity, pairs)
+        if listed is not None:
+            return listed
+    return share_capacity(
+        np.array(demand, dtype=float),
+        np.array(weight, dtype=float),
+        np.array(capacity, dtype=float),
+        np.array([f for f, _ in pairs], dtype=np.int64),
+        np.array([e for _, e in pairs], dtype=np.int64),
+    ).tolist()
+
+
 class Logistics:
     """Daily shipping and delivery for all flows of a model."""
 
@@ -213,6 +287,7 @@ class Logistics:
         """``t`` for goods; ``people`` for displacement (link capacity in people per day)."""
         self.links: list[SupplyLink] = list(model.links)
         self.link_index = {lk.name: i for i, lk in enumerate(self.links)}
+        self._load_hubs()
         self.flow_specs: list[Any] = list(model.spec.flows if flows is None else flows)
         self.flow_names = [f.name for f in self.flow_specs]
         n = len(self.flow_specs)
@@ -226,6 +301,16 @@ class Logistics:
         self.lost_t = np.zeros(n)
         self.shipped_today_t = np.zeros(n)
         self.delivered_today_t = np.zeros(n)
+        self._unmet: list[float] = [0.0] * n
+        """Demand of active flows not shipped (no route, no capacity, no stock)."""
+        self.paths: list[PlannedPath] = []
+        """Today's plan: the routes each flow uses and the amounts planned on them."""
+        self._plan_key: tuple[int, tuple[float, ...]] | None = None
+        self.capacity_limited: dict[int, str] = {}
+        """Flows the plan cannot serve in full, with why (logged when it starts and ends)."""
+        self._route_ids: dict[str, int] = {}
+        self._labels_by_route: dict[Route, str] = {}
+        self._route_names: list[str] = []
         self.pending: dict[int, np.ndarray] = {}
         """Goods in transit by arrival day index (t per flow)."""
         self.routes: list[Route | None] = [None] * n
@@ -239,30 +324,42 @@ class Logistics:
         self._refreshes = 0
         self._link_facts: list[tuple[int, float]] = []
         """Transit days and loss rate of each link at the last route refresh."""
-        self._pairs_flow = np.zeros(0, dtype=np.int64)
-        self._pairs_link = np.zeros(0, dtype=np.int64)
-        self._records: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._records: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._load_flow_arrays()
         self.refresh_routes()
         self._fill_pipeline()
+
+    def _load_hubs(self) -> None:
+        """Hub passages from the scenario (again when an event changes a state's hubs)."""
+        self.hubs: list[HubEdge] = [
+            HubEdge(st.name, hub.name, hub.capacity_t_per_day, hub.capacity_people_per_day)
+            for st in self.model.spec.states
+            for hub in st.hubs
+        ]
+        """Hub passages: routing edges after the links (index ``len(links) + h``)."""
+        self.edge_names = [lk.name for lk in self.links] + [f"hub {h.node}" for h in self.hubs]
+        self.edge_cost = [link_cost(lk) for lk in self.links] + [0.0] * len(self.hubs)
 
     def _fill_pipeline(self) -> None:
         """Goods already on their way at the start, as if each flow active on day 0 had been
         running at its nominal rate: otherwise every scenario opens with a false gap."""
         demand = np.where(
             (self.first_day <= 0) & (self.last_day >= 0) & self._routed, self.quantity, 0.0
-        )
-        capacity = self.nominal_capacity()
-        shipped = share_capacity(
-            demand, self.priority * demand, capacity, self._pairs_flow, self._pairs_link
-        )
-        arriving = shipped * self._survival
-        for fidx in np.flatnonzero(arriving):
-            for days_before in range(1, int(self._transit[fidx]) + 1):
-                due = int(self._transit[fidx]) - days_before
+        ).tolist()
+        self._plan(demand, log=False)
+        capacity = self.edge_capacity().tolist()
+        shipped = self._share_paths(capacity)
+        self._plan_key, self.capacity_limited = None, {}  # the first day plans and logs
+        for path, amount in zip(self.paths, shipped, strict=True):
+            arriving = amount * path.route.survival
+            if not arriving:
+                continue
+            fidx = path.flow
+            for days_before in range(1, path.route.transit_days + 1):
+                due = path.route.transit_days - days_before
                 bucket = self.pending.setdefault(due, np.zeros(len(self.flow_specs)))
-                bucket[fidx] += arriving[fidx]
-                self.shipped_t[fidx] += arriving[fidx]
+                bucket[fidx] += arriving
+                self.shipped_t[fidx] += arriving
 
     # ------------------------------------------------------------------ set-up and caches
 
@@ -284,6 +381,7 @@ class Logistics:
         self._commodities: list[str] = [f.commodity for f in specs]
         self._tracked = [i for i, f in enumerate(specs) if getattr(f, "track_routes", False)]
         """Flows whose deliveries are accounted by route."""
+        self._tracked_set = set(self._tracked)
         self._start_days = set(self.first_day.tolist())
         self._priorities: list[float] = self.priority.tolist()
         self._first_days: list[int] = self.first_day.tolist()
@@ -291,6 +389,7 @@ class Logistics:
 
     def flows_changed(self) -> None:
         self._load_flow_arrays()
+        self._plan_key = None  # priorities may have changed: plan again
 
     def nominal_capacity(self) -> np.ndarray:
         """Each link's capacity today before day-to-day variability (t or people per day)."""
@@ -298,15 +397,32 @@ class Logistics:
             return np.array([lk.capacity_people_per_day * lk.usable_fraction for lk in self.links])
         return np.array([lk.capacity_t_per_day * lk.usable_fraction for lk in self.links])
 
+    def edge_capacity(self) -> np.ndarray:
+        """Nominal capacity of every edge: links (as :meth:`nominal_capacity`), then hubs
+        (unlimited when not given)."""
+        links = self.nominal_capacity()
+        if not self.hubs:
+            return links
+        people = self.unit == "people"
+        hubs = [(h.capacity_people_per_day if people else h.capacity_t_per_day) for h in self.hubs]
+        return np.concatenate([links, [UNLIMITED if c is None else c for c in hubs]])
+
     def add_flow(self, flow: Any) -> int:
         """Add a flow during the run (a contract, a displacement); returns its index."""
         self.flow_specs.append(flow)
         self.flow_names.append(flow.name)
-        for name in ("shipped_t", "delivered_t", "lost_t", "shipped_today_t", "delivered_today_t"):
+        for name in (
+            "shipped_t",
+            "delivered_t",
+            "lost_t",
+            "shipped_today_t",
+            "delivered_today_t",
+        ):
             setattr(self, name, np.append(getattr(self, name), 0.0))
         for due, bucket in self.pending.items():
             self.pending[due] = np.append(bucket, 0.0)
         self.routes.append(None)
+        self._unmet.append(0.0)
         self.no_route_reason.append("")
         self._load_flow_arrays()
         self._route_version = -2  # routes must be recomputed, but this is not the start
@@ -319,10 +435,18 @@ class Logistics:
         self.quantity[fi] = quantity
 
     def route_label(self, fi: int) -> str:
-        route = self.routes[fi]
+        """The flow's cheapest route, described."""
+        return self.describe_route(self.routes[fi])
+
+    def describe_route(self, route: Route | None) -> str:
         if route is None:
             return "no route"
         return f"{route.describe()} via " + " + ".join(self.links[i].name for i in route.links)
+
+    @property
+    def unmet_t(self) -> np.ndarray:
+        """Per flow, demand while active that was not shipped (no route, capacity or stock)."""
+        return np.array(self._unmet, dtype=float)
 
     @property
     def in_transit_t(self) -> np.ndarray:
@@ -337,7 +461,7 @@ class Logistics:
         """The arcs usable by a good, built once per route refresh."""
         network = self._networks.get(commodity)
         if network is None:
-            network = self._networks[commodity] = GoodsNetwork(self.links, commodity)
+            network = self._networks[commodity] = GoodsNetwork(self.links, commodity, self.hubs)
         return network
 
     def _why_unusable(self, link: SupplyLink, origin: str, destination: str, commodity: str) -> str:
@@ -347,37 +471,48 @@ class Logistics:
             return f"{link.name} is throttled to 0% of capacity"
         if not link.can_carry(commodity):
             return f"{link.name} does not carry {commodity}"
+        mode = link.mode
+        by = "" if mode not in ("air",) else " through its airspace"
         for g in link.gatekeepers:
             if g not in (origin, destination) and not self.model.permits_transit(
-                g, origin, destination, commodity
+                g, origin, destination, commodity, mode
             ):
-                return f"{g} denies transit on {link.name}"
+                return f"{g} denies transit{by} on {link.name}"
         for s in (link.a, link.b):
             if s not in (origin, destination) and not self.model.permits_transit(
-                s, origin, destination, commodity
+                s, origin, destination, commodity, mode
             ):
-                return f"{s} denies transit"
+                return f"{s} denies transit{by}"
         return f"{link.name} leads nowhere useful"
 
-    def _route(self, origin: str, destination: str, commodity: str) -> Route | None:
+    def _view(self, origin: str, destination: str, commodity: str) -> FlowView:
         permits = self.model.permits_transit
-        view = FlowView(
+        return FlowView(
             self._network(commodity),
             origin,
             destination,
-            lambda state: permits(state, origin, destination, commodity),
+            lambda state, mode: permits(state, origin, destination, commodity, mode),
         )
+
+    def _make_route(self, nodes: Sequence[str], edges: Sequence[int]) -> Route:
+        n_links = len(self.links)
+        link_ids = tuple(i for i in edges if i < n_links)
+        return Route(
+            links=link_ids,
+            nodes=tuple(nodes),
+            transit_days=sum(self.links[i].transit_days for i in link_ids),
+            survival=math.prod(1.0 - self.links[i].loss_rate for i in link_ids),
+            edges=tuple(edges),
+        )
+
+    def _route(self, origin: str, destination: str, commodity: str) -> Route | None:
+        view = self._view(origin, destination, commodity)
         route = None
         if view.has_node(origin) and view.has_node(destination):
             nodes = shortest_path(view, origin, destination)
             if nodes is not None:
-                link_ids = tuple(view.successors(u)[v][1] for u, v in itertools.pairwise(nodes))
-                route = Route(
-                    links=link_ids,
-                    nodes=tuple(nodes),
-                    transit_days=sum(self.links[i].transit_days for i in link_ids),
-                    survival=math.prod(1.0 - self.links[i].loss_rate for i in link_ids),
-                )
+                edges = [view.successors(u)[v][1] for u, v in itertools.pairwise(nodes)]
+                route = self._make_route(nodes, edges)
         trace = view.trace(origin, destination)
         self._searched[(origin, destination, commodity)] = (route, trace, self._refreshes)
         return route
@@ -410,8 +545,8 @@ class Logistics:
             return False, None
         permits = self.model.permits_transit
         origin, destination, commodity = key
-        for state, answer in trace.answers:
-            if permits(state, origin, destination, commodity) != answer:
+        for (state, mode), answer in trace.answers:
+            if permits(state, origin, destination, commodity, mode) != answer:
                 return False, None
         self._searched[key] = (route, trace, self._refreshes)
         return True, route
@@ -423,6 +558,7 @@ class Logistics:
         first = self._route_version == -1
         self._route_version = self.model.network_version
         self._refreshes += 1
+        self._load_hubs()  # also picks up a link's changed transit days (its cost)
         previous, self._networks = self._networks, {}
         for commodity in {flow.commodity for flow in self.flow_specs}:
             self._network(commodity)
@@ -466,18 +602,258 @@ class Logistics:
                 )
             self.routes[fi] = new
         self._new_flows.clear()
-        self._labels: dict[int, str] = {}
-        """Route labels of tracked flows, computed when first needed after a refresh."""
-        pairs = [(fi, li) for fi, r in enumerate(self.routes) if r for li in r.links]
-        self._pairs_flow = np.array([p[0] for p in pairs], dtype=np.int64)
-        self._pairs_link = np.array([p[1] for p in pairs], dtype=np.int64)
-        self._transit = np.array([r.transit_days if r else 0 for r in self.routes], dtype=np.int64)
-        self._transit_days: list[int] = self._transit.tolist()
-        self._survival = np.array([r.survival if r else 0.0 for r in self.routes])
         self._routed = np.array([r is not None for r in self.routes], dtype=bool)
-        self._pairs: list[tuple[int, int]] = pairs
-        self._loss_shares: list[float] = (1.0 - self._survival).tolist()
-        """Per flow, the share of a shipment lost on the way (goods)."""
+        self._all_routed = bool(self._routed.all())
+        self._plan_key = None  # routes changed: plan again
+        self._views: dict[tuple[str, str, str], _LazyView] = {}
+        self._stuck: set[object] = set()
+        """Flows that found no route beyond their cheapest with the same edges full."""
+        """Each flow's view of the network for the assignment, built when first needed."""
+
+    # ------------------------------------------------------------------ the plan
+
+    def _plan(self, demand: list[float], log: bool = True) -> None:
+        """The routes and amounts per route for today's demand: each flow's cheapest route
+        when all fit, else an assignment within capacities. Kept while routes and demands stay
+        the same (most days)."""
+        key = (self._refreshes, tuple(demand))
+        previous = self._plan_key
+        if key == previous:
+            return
+        self._plan_key = key
+        if (
+            previous is not None
+            and previous[0] == key[0]
+            and len(previous[1]) == len(demand)
+            and self._update_in_place(previous[1], demand)
+        ):
+            return
+        routes = self.routes
+        capacity = self.edge_capacity().tolist()
+        load = [0.0] * len(capacity)
+        for fi, route in enumerate(routes):
+            amount = demand[fi]
+            if amount and route is not None:
+                for e in route.edges:
+                    load[e] += amount
+        if all(lo <= cap * (1 + 1e-12) for lo, cap in zip(load, capacity, strict=True)):
+            paths = [
+                PlannedPath(fi, route, demand[fi])
+                for fi, route in enumerate(routes)
+                if route is not None and demand[fi] > 0
+            ]
+            limited: dict[int, str] = {}
+        else:
+            paths, limited = self._assign(demand, capacity)
+        self._set_paths(paths, demand)
+        if log:
+            self._log_limits(limited, demand)
+        self.capacity_limited = limited
+        # What a later change of demand must not touch for the plan to be updated in place
+        self._capacity = capacity
+        self._load = [0.0] * len(capacity)
+        by_flow: dict[int, int] = {}
+        for p in paths:
+            by_flow[p.flow] = by_flow.get(p.flow, 0) + 1
+            for e in p.route.edges:
+                self._load[e] += p.amount
+        full = {
+            e
+            for e, (lo, cap) in enumerate(zip(self._load, capacity, strict=True))
+            if lo >= cap * FULL
+        }
+        self._involved = set(limited) | {
+            p.flow for p in paths if by_flow[p.flow] > 1 or not full.isdisjoint(p.route.edges)
+        }
+        self._involved_edges = full | {
+            e for p in paths if p.flow in self._involved for e in p.route.edges
+        }
+
+    def _update_in_place(self, before: tuple[float, ...], demand: list[float]) -> bool:
+        """Most days only some flows' demands change (arms deliveries as budgets allow), on
+        routes far from any bottleneck. When every changed flow is on one route that touches no
+        full edge and no edge of a flow that is capacity-limited or split, and still fits with
+        room to spare, the assignment would change that flow's amount alone: change it here."""
+        changed = [i for i, (a, b) in enumerate(zip(before, demand, strict=True)) if a != b]
+        load = list(self._load)
+        for fi in changed:
+            route = self.routes[fi]
+            if route is None:
+                continue
+            if fi in self._involved or not self._involved_edges.isdisjoint(route.edges):
+                return False
+            for e in route.edges:
+                load[e] += demand[fi] - before[fi]
+                if load[e] >= self._capacity[e] * FULL:
+                    return False
+        self._load = load
+        where = self._path_of
+        if all(fi in where and demand[fi] > 0 for fi in changed if self.routes[fi] is not None):
+            # the same routes, new amounts: change them where they are
+            for fi in changed:
+                k = where.get(fi)
+                if k is None:
+                    continue
+                self.paths[k] = PlannedPath(fi, self.paths[k].route, demand[fi])
+                self._path_amount[k] = demand[fi]
+                self._path_weight[k] = self._priorities[fi] * demand[fi]
+            return True
+        paths = [p for p in self.paths if demand[p.flow] > 0 and p.flow not in changed]
+        paths += [
+            PlannedPath(fi, self.routes[fi], demand[fi])  # type: ignore[arg-type]
+            for fi in changed
+            if self.routes[fi] is not None and demand[fi] > 0
+        ]
+        paths.sort(key=lambda p: p.flow)  # flows in scenario order, as a fresh plan lists them
+        self._set_paths(paths, demand)
+        return True
+
+    def _assign(
+        self, demand: list[float], capacity: list[float]
+    ) -> tuple[list[PlannedPath], dict[int, str]]:
+        """Assignment within capacities (:func:`corridors.model.assignment.assign`)."""
+        views = self._views
+        commodities: list[Commodity] = []
+        index: list[int] = []
+        for fi, route in enumerate(self.routes):
+            if route is None or demand[fi] <= 0:
+                continue
+            spec = self.flow_specs[fi]
+            key = (spec.origin, spec.destination, spec.commodity)
+            view = views.get(key)
+            if view is None:
+                view = views[key] = _LazyView(self, key)
+            first = tuple(
+                (e, u, v)
+                for e, (u, v) in zip(route.edges, itertools.pairwise(route.nodes), strict=True)
+            )
+            commodities.append(
+                Commodity(
+                    source=spec.origin,
+                    sink=spec.destination,
+                    demand=demand[fi],
+                    priority=self._priorities[fi],
+                    arcs=view,
+                    first_path=first,
+                    key=key,
+                )
+            )
+            index.append(fi)
+        augmented: list[bool] = []
+        flows = assign(
+            capacity, self.edge_cost, commodities, _share_or_arrays, augmented, self._stuck
+        )
+        used = [0.0] * len(capacity)
+        paths: list[PlannedPath] = []
+        limited: dict[int, str] = {}
+        for fi, commodity, flow, more in zip(index, commodities, flows, augmented, strict=True):
+            for (e, _, _), amount in flow.items():
+                used[e] += amount
+            if not more:  # its cheapest route only
+                amount = flow[commodity.first_path[0]] if flow else 0.0
+                if amount > 0:
+                    paths.append(PlannedPath(fi, self.routes[fi], amount))  # type: ignore[arg-type]
+                continue
+            found = []
+            for arcs, amount in decompose(
+                flow, commodity.source, commodity.sink, 1e-12 * commodity.demand
+            ):
+                route = self._make_route([arcs[0][1], *(a[2] for a in arcs)], [a[0] for a in arcs])
+                found.append((sum(self.edge_cost[e] for e in route.edges), route, amount))
+            found.sort(key=lambda item: item[0])  # cheapest first (stable: ties keep order)
+            paths.extend(PlannedPath(fi, route, amount) for _, route, amount in found)
+        for fi, commodity in zip(index, commodities, strict=True):
+            planned = sum(p.amount for p in paths if p.flow == fi)
+            if planned < commodity.demand * (1 - 1e-9):
+                edges = dict.fromkeys(
+                    e for p in paths if p.flow == fi for e in p.route.edges
+                ) or dict.fromkeys(a[0] for a in commodity.first_path)
+                full = [
+                    self.edge_names[e]
+                    for e in edges
+                    if used[e] >= capacity[e] * (1 - 1e-9) and capacity[e] < UNLIMITED
+                ]
+                unit = "t" if self.unit == "t" else " people"
+                limited[fi] = (
+                    f"{self.flow_names[fi]}: {_amount(planned)} of "
+                    f"{_amount(commodity.demand)}{unit}/day; "
+                    f"{', '.join(full) or 'its routes'} full; no other permitted route with "
+                    "spare capacity"
+                )
+        return paths, limited
+
+    def _log_limits(self, limited: dict[int, str], demand: list[float]) -> None:
+        """Log flows that become capacity-limited, and those that no longer are."""
+        for fi, why in limited.items():
+            if fi not in self.capacity_limited:
+                self.model.log_event(
+                    "capacity_limited", self.flow_names[fi], why, flow=self.flow_names[fi]
+                )
+        for fi in self.capacity_limited:
+            if fi not in limited and demand[fi] > 0 and self.routes[fi] is not None:
+                self.model.log_event(
+                    "capacity_restored",
+                    self.flow_names[fi],
+                    f"{self.flow_names[fi]}: all {_amount(demand[fi])}"
+                    f"{'t' if self.unit == 't' else ' people'}/day get through again",
+                    flow=self.flow_names[fi],
+                )
+
+    def _set_paths(self, paths: list[PlannedPath], demand: list[float]) -> None:
+        """Arrays of the plan for the day's sharing. A flow the plan cannot serve in full asks
+        each of its routes for its planned share of its whole demand: on a day when capacity
+        is above nominal it gets more, as it did with one route (and a flow on one route asks,
+        with weight ``priority × demand``, exactly what it always did)."""
+        self.paths = paths
+        planned = [0.0] * len(demand)
+        for p in paths:
+            planned[p.flow] += p.amount
+        self._split = len({p.flow for p in paths}) < len(paths)
+        """Whether some flow uses several routes."""
+        self._path_of = {p.flow: k for k, p in enumerate(paths)}
+        """Path of each flow (its last, for a split flow: only unsplit flows are looked up)."""
+        scale = [d / t if t > 0 else 1.0 for d, t in zip(demand, planned, strict=True)]
+        self._path_flow: list[int] = [p.flow for p in paths]
+        self._path_amount: list[float] = [
+            demand[p.flow] if planned[p.flow] == p.amount else p.amount * scale[p.flow]
+            for p in paths
+        ]
+        self._path_weight: list[float] = [
+            self._priorities[p.flow] * amount
+            for p, amount in zip(paths, self._path_amount, strict=True)
+        ]
+        self._path_pairs: list[tuple[int, int]] = [
+            (k, e) for k, p in enumerate(paths) for e in p.route.edges
+        ]
+        self._path_transit: list[int] = [p.route.transit_days for p in paths]
+        self._path_loss: list[float] = [1.0 - p.route.survival for p in paths]
+        self._path_labels: dict[int, str] = {}
+        """Route labels, computed when first needed."""
+
+    def _path_label(self, k: int) -> str:
+        label = self._path_labels.get(k)
+        if label is None:
+            route = self.paths[k].route
+            label = self._labels_by_route.get(route)
+            if label is None:
+                label = self._labels_by_route[route] = self.describe_route(route)
+            self._path_labels[k] = label
+        return label
+
+    def _route_id(self, k: int) -> int:
+        label = self._path_label(k)
+        rid = self._route_ids.get(label)
+        if rid is None:
+            rid = self._route_ids[label] = len(self._route_names)
+            self._route_names.append(label)
+        return rid
+
+    def _share_paths(self, capacity: list[float]) -> list[float]:
+        """What each planned path ships given the edges' capacities today."""
+        pairs = self._path_pairs
+        if not pairs:
+            return [0.0] * len(self.paths)
+        return _share_or_arrays(self._path_amount, self._path_weight, capacity, pairs)
 
     def _active(self, fi: int) -> bool:
         day = max(self.model.day_index, 0)
@@ -582,100 +958,118 @@ class Logistics:
                     flow=self.flow_names[fidx],
                 )
         # The day's numbers are plain lists: the same elementwise arithmetic as on arrays,
-        # without numpy's per-call overhead on a dozen flows. Routes come with the flows'
-        # first and last days; unrouted flows have no route (None).
-        demand = [
-            q if route is not None and first <= day <= last else 0.0
-            for q, first, last, route in zip(
-                self.quantity.tolist(), self._first_days, self._last_days, self.routes, strict=True
+        # without numpy's per-call overhead on a dozen flows.
+        wanted = [
+            q if first <= day <= last else 0.0
+            for q, first, last in zip(
+                self.quantity.tolist(), self._first_days, self._last_days, strict=True
             )
         ]
+        demand = (
+            list(wanted)  # the stock limit below changes demand, not what was wanted
+            if self._all_routed
+            else [
+                q if route is not None else 0.0
+                for q, route in zip(wanted, self.routes, strict=True)
+            ]
+        )
         demand = self._limit_by_origin_stock(demand)
+        self._plan(demand)
 
-        capacity = self.nominal_capacity()
+        capacity = self.edge_capacity()
         cv = model.spec.parameters.capacity_noise_cv
         if goods and cv > 0 and n_links:
             sigma = math.sqrt(math.log1p(cv * cv))
-            capacity *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
+            capacity[:n_links] *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
         cap = capacity.tolist()
         if goods:
-            for lk, value in zip(links, cap, strict=True):
+            for lk, value in zip(links, cap, strict=False):
                 lk.capacity_today_t = value
 
-        pairs = self._pairs
-        weight = [p * d for p, d in zip(self._priorities, demand, strict=True)]
-        listed = _share_lists(demand, weight, cap, pairs) if len(pairs) <= SMALL_SHARING else None
-        if listed is None:
-            listed = share_capacity(
-                np.array(demand, dtype=float),
-                np.array(weight, dtype=float),
-                capacity,
-                self._pairs_flow,
-                self._pairs_link,
-            ).tolist()
-        shipped_t = listed
-        carried = [0.0] * n_links
-        for f, li in pairs:  # in pair order, as np.bincount adds
-            carried[li] += shipped_t[f]
-        if model.record_flows and pairs:
-            kept = [(f, li) for f, li in pairs if shipped_t[f] > 0]
+        path_shipped = self._share_paths(cap)
+        path_flow = self._path_flow
+        n_flows = len(self.flow_specs)
+        shipped_t = [0.0] * n_flows
+        lost_t = [0.0] * n_flows
+        loss = self._path_loss
+        for k, amount in enumerate(path_shipped):
+            if amount:
+                fidx = path_flow[k]
+                shipped_t[fidx] += amount
+                if goods:  # people are not "lost" on a road: loss rates apply to goods only
+                    lost_t[fidx] += amount * loss[k]
+        carried = [0.0] * len(cap)
+        for k, e in self._path_pairs:  # in pair order, as np.bincount adds
+            carried[e] += path_shipped[k]
+        if model.record_flows and self._path_pairs:
+            kept = [(k, e) for k, e in self._path_pairs if path_shipped[k] > 0 and e < n_links]
             self._records.append(
                 (
                     day,
-                    np.array([li for _, li in kept], dtype=np.int64),
-                    np.array([f for f, _ in kept], dtype=np.int64),
-                    np.array([shipped_t[f] for f, _ in kept], dtype=float),
+                    np.array([e for _, e in kept], dtype=np.int64),
+                    np.array([path_flow[k] for k, _ in kept], dtype=np.int64),
+                    np.array([path_shipped[k] for k, _ in kept], dtype=float),
+                    np.array([self._route_id(k) for k, _ in kept], dtype=np.int64),
                 )
             )
         if goods:
-            for lk, amount in zip(links, carried, strict=True):
+            for lk, amount in zip(links, carried, strict=False):
                 lk.carried_today_t = amount
                 lk.carried_total_t += amount
         else:
-            for lk, amount in zip(links, carried, strict=True):
+            for lk, amount in zip(links, carried, strict=False):
                 lk.people_today = amount
 
-        # people are not "lost" on a road: loss rates apply to goods only
-        if goods:
-            lost_t = [s * share for s, share in zip(shipped_t, self._loss_shares, strict=True)]
-        else:
-            lost_t = [0.0] * len(shipped_t)
-        moving = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
         shipped = np.array(shipped_t, dtype=float)
         self.shipped_today_t = shipped
         self.shipped_t += shipped
         self.lost_t += np.array(lost_t, dtype=float)
+        unmet = self._unmet
+        for fidx, (want, got) in enumerate(zip(wanted, shipped_t, strict=True)):
+            if want != got:
+                unmet[fidx] += want - got
         origins, commodities = self._origins, self._commodities
         for fidx, amount in enumerate(shipped_t):
             if amount:
                 origins[fidx].draw(commodities[fidx], amount)
-        # Into transit, by arrival day: buckets are created in order of transit time (their
-        # order is the order in_transit_t adds them up).
-        transit = self._transit_days
-        by_transit: dict[int, list[int]] = {}
-        for fidx, amount in enumerate(moving):
-            if amount > 0:
-                by_transit.setdefault(transit[fidx], []).append(fidx)
+        # Into transit, by arrival day: what each flow shipped less what it lost, split over
+        # its paths (the flow's last path takes the remainder, so shipped = in transit + lost
+        # holds to the bit for a flow on one path and to rounding on several).
+        left = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
+        last_path: dict[int, int] = {}
+        if self._split:
+            for k, amount in enumerate(path_shipped):
+                if amount > 0:
+                    last_path[path_flow[k]] = k
+        transit = self._path_transit
+        by_transit: dict[int, list[tuple[int, float]]] = {}
+        for k, amount in enumerate(path_shipped):
+            if amount <= 0:
+                continue
+            fidx = path_flow[k]
+            if not self._split or last_path[fidx] == k:
+                part = left[fidx]
+            else:
+                part = amount - amount * loss[k] if goods else amount
+                left[fidx] -= part
+            if part > 0:
+                by_transit.setdefault(transit[k], []).append((k, part))
         for days in sorted(by_transit):
             bucket = self.pending.get(day + days)
             if bucket is None:
-                bucket = self.pending[day + days] = np.zeros(len(self.flow_specs))
-            for fidx in by_transit[days]:
-                bucket[fidx] += moving[fidx]
-        for fidx in self._tracked:
-            amount = moving[fidx]
-            if amount:
-                due_day = day + transit[fidx]
-                key = (fidx, self._label(fidx))
-                by_route = self._pending_routes.setdefault(due_day, {})
-                by_route[key] = by_route.get(key, 0.0) + amount
+                bucket = self.pending[day + days] = np.zeros(n_flows)
+            for k, part in by_transit[days]:
+                bucket[path_flow[k]] += part
+        if self._tracked:
+            tracked = self._tracked_set
+            for days in sorted(by_transit):
+                for k, part in by_transit[days]:
+                    fidx = path_flow[k]
+                    if fidx in tracked:
+                        key = (fidx, self._path_label(k))
+                        by_route = self._pending_routes.setdefault(day + days, {})
+                        by_route[key] = by_route.get(key, 0.0) + part
         self._deliver(day)
-
-    def _label(self, fi: int) -> str:
-        label = self._labels.get(fi)
-        if label is None:
-            label = self._labels[fi] = self.route_label(fi)
-        return label
 
     def _limit_by_origin_stock(self, demand: list[float]) -> list[float]:
         """Flows drawing on an origin's stock cannot ship more than the stock holds."""
@@ -721,6 +1115,7 @@ class Logistics:
                 "delivered_t": self.delivered_t,
                 "in_transit_t": in_transit,
                 "lost_t": self.lost_t,
+                "unmet_t": self.unmet_t,
             }
         )
         frame["residual_t"] = (
@@ -729,14 +1124,17 @@ class Logistics:
         return frame
 
     def flow_table(self) -> pd.DataFrame:
-        """What each link carried each day for each flow (t); one row per link, flow and day."""
-        columns = ["step", "date", "link", "mode", "flow", "commodity", "tonnes"]
+        """What each link carried each day for each flow and route (t); one row per link, flow,
+        route and day."""
+        columns = ["step", "date", "link", "mode", "flow", "commodity", "route", "tonnes"]
         if not self._records:
             return pd.DataFrame(columns=columns)
         days = np.concatenate([np.full(len(r[1]), r[0]) for r in self._records])
         links = np.concatenate([r[1] for r in self._records])
         flows = np.concatenate([r[2] for r in self._records])
         tonnes = np.concatenate([r[3] for r in self._records])
+        route_ids = np.concatenate([r[4] for r in self._records])
+        route_names = np.array(self._route_names, dtype=object)
         start = pd.Timestamp(self.model.start_date)
         link_names = np.array([lk.name for lk in self.links], dtype=object)
         link_modes = np.array([lk.mode for lk in self.links], dtype=object)
@@ -750,6 +1148,7 @@ class Logistics:
                 "mode": link_modes[links],
                 "flow": names[flows],
                 "commodity": commodities[flows],
+                "route": route_names[route_ids],
                 "tonnes": tonnes,
             }
         )

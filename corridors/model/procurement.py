@@ -5,11 +5,17 @@ budget across suppliers in proportion to
 
     weight(s) = max(0, relation of s toward the buyer) × s.max_delivery_t_per_day
 
-excluding suppliers that embargo the buyer. Spending becomes a backlog of tonnes
-(``spend / price_usd_m_per_t``). Each day a supplier ships up to its ``max_delivery_t_per_day``
-across its buyers, in proportion to their backlogs, as a run-time flow of ``arms`` routed like any
-other flow (an air bridge needs every overflown state's permission). An embargo freezes the
-backlog. Deliveries are tracked by supplier and by route.
+excluding suppliers that embargo the buyer and suppliers with no permitted route to it today
+(the network decides: an air bridge whose overflown states deny arms carries none, so no money
+goes that way). Spending becomes a backlog of tonnes (``spend / price_usd_m_per_t``), capped at
+``parameters.backlog_cap_days`` of the supplier's deliveries; money beyond the cap stays in the
+budget. When a supplier loses its route, its unshipped backlog is cancelled at the next purchase
+and the money returns to the budget, to go to suppliers that can deliver.
+
+Each day a supplier ships up to its ``max_delivery_t_per_day`` across its buyers, in proportion
+to their backlogs, as a run-time flow of ``arms`` routed like any other flow (an air bridge
+needs every overflown state's permission). An embargo freezes the backlog.
+Deliveries are tracked by supplier and by route.
 """
 
 from __future__ import annotations
@@ -84,12 +90,54 @@ class Procurement:
         for key, fi in self.flow_index.items():
             self.backlog_t[key] = max(0.0, self.backlog_t[key] - float(shipped[fi]))
 
+    def _flow(self, supplier: str, buyer: str) -> int:
+        key = (supplier, buyer)
+        if key not in self.flow_index:
+            self.flow_index[key] = self.model.logistics.add_flow(
+                RuntimeFlow(
+                    name=f"arms {supplier} → {buyer}",
+                    commodity="arms",
+                    origin=supplier,
+                    destination=buyer,
+                    track_routes=True,
+                )
+            )
+            self.backlog_t.setdefault(key, 0.0)
+        return self.flow_index[key]
+
+    def can_deliver(self, supplier: str, buyer: str) -> bool:
+        """Whether arms from ``supplier`` have a permitted route to ``buyer`` today."""
+        fi = self._flow(supplier, buyer)
+        self.model.logistics.refresh_routes()
+        return self.model.logistics.routes[fi] is not None
+
+    def _cancel_undeliverable(self, buyer: StateAgent) -> None:
+        """Backlogs of suppliers that lost their route go back to the buyer's budget."""
+        for (supplier, b), tonnes in list(self.backlog_t.items()):
+            if b != buyer.name or tonnes <= 0 or self.can_deliver(supplier, b):
+                continue
+            spec = self.model.state(supplier).spec.arms_supplier
+            assert spec is not None
+            refund = tonnes * spec.price_usd_m_per_t
+            self.backlog_t[(supplier, b)] = 0.0
+            buyer.budget_usd_m += refund
+            self.model.log_event(
+                "procurement",
+                buyer.name,
+                f"{buyer.name} moves ${refund:,.0f} m of contracts away from {supplier}: no "
+                f"permitted route ({tonnes:,.0f} t undelivered)",
+                supplier=supplier,
+                refund_usd_m=refund,
+            )
+
     def _buy(self, buyer: StateAgent) -> None:
         model = self.model
+        self._cancel_undeliverable(buyer)
         budget = buyer.budget_usd_m
         if budget <= 0:
             return
         weights = {}
+        blocked = []
         for s in self.suppliers:
             if s is buyer or (s.name, buyer.name) in self.embargoes:
                 continue
@@ -97,45 +145,60 @@ class Procurement:
             spec = s.spec.arms_supplier
             assert spec is not None
             weight = max(0.0, relation) * spec.max_delivery_t_per_day
-            if weight > 0:
-                weights[s] = weight
+            if weight <= 0:
+                continue
+            if not self.can_deliver(s.name, buyer.name):
+                blocked.append(s.name)
+                continue
+            weights[s] = weight
         total = sum(weights.values())
         if total <= 0:
             if buyer.name not in self._warned:
                 self._warned.add(buyer.name)
+                why = (
+                    f"no permitted route from {', '.join(blocked)}"
+                    if blocked
+                    else "embargoes or poor relations"
+                )
                 model.log_event(
                     "procurement",
                     buyer.name,
-                    f"{buyer.name} finds no supplier willing to sell it arms "
-                    f"(embargoes or poor relations); its arms budget accumulates",
+                    f"{buyer.name} finds no supplier that will sell and can deliver it arms "
+                    f"({why}); its arms budget accumulates",
                 )
             return
         parts = []
+        spent_total = 0.0
+        cap_days = model.spec.parameters.backlog_cap_days
         for supplier, weight in weights.items():
             spec = supplier.spec.arms_supplier
             assert spec is not None
             spend = budget * weight / total
-            tonnes = spend / spec.price_usd_m_per_t if spec.price_usd_m_per_t > 0 else 0.0
             key = (supplier.name, buyer.name)
-            if key not in self.flow_index:
-                self.flow_index[key] = model.logistics.add_flow(
-                    RuntimeFlow(
-                        name=f"arms {supplier.name} → {buyer.name}",
-                        commodity="arms",
-                        origin=supplier.name,
-                        destination=buyer.name,
-                        track_routes=True,
-                    )
-                )
-            self.backlog_t[key] = self.backlog_t.get(key, 0.0) + tonnes
+            self._flow(*key)
+            room = max(0.0, cap_days * spec.max_delivery_t_per_day - self.backlog_t[key])
+            price = spec.price_usd_m_per_t
+            tonnes = min(spend / price, room) if price > 0 else 0.0
+            spend = tonnes * price
+            self.backlog_t[key] += tonnes
             self.contracted_t[key] = self.contracted_t.get(key, 0.0) + tonnes
+            spent_total += spend
             parts.append(f"{supplier.name} {tonnes:,.0f} t (${spend:,.0f} m)")
-        buyer.budget_usd_m = 0.0
+        buyer.budget_usd_m = budget - spent_total
+        kept = (
+            f"; ${buyer.budget_usd_m:,.0f} m kept (backlogs at their cap of {cap_days} days)"
+            if buyer.budget_usd_m > 0.5
+            else ""
+        )
+        avoided = f"; none from {', '.join(blocked)} (no permitted route)" if blocked else ""
         model.log_event(
             "procurement",
             buyer.name,
-            f"{buyer.name} buys arms with ${budget:,.0f} m: " + ", ".join(parts),
-            budget_usd_m=budget,
+            f"{buyer.name} buys arms with ${spent_total:,.0f} m: "
+            + ", ".join(parts)
+            + kept
+            + avoided,
+            budget_usd_m=spent_total,
         )
 
     # ------------------------------------------------------------------ outputs

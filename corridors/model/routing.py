@@ -25,13 +25,53 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from corridors.agents import SupplyLink
 
-MODE_PENALTY_DAYS = {"road": 0.0, "rail": 0.0, "sea": 0.0, "pipeline": 0.0, "air": 10.0}
+MODE_PENALTY_DAYS = {
+    "road": 0.0,
+    "rail": 0.0,
+    "sea": 0.0,
+    "river": 0.0,
+    "pipeline": 0.0,
+    "air": 10.0,
+}
 """Generalised cost added to a link's transit days when choosing routes: flying a tonne costs
-far more than trucking it, so air is used only when surface routes are slower by more than this.
-A throttled link's cost is divided by its usable fraction, so flows prefer open alternatives."""
+far more than trucking it, so air is used only when surface routes are slower by more than this
+(or full)."""
+
+COST_PER_DAY = 100_000.0
+"""A link's cost is ``(transit days + 1 + mode penalty) × COST_PER_DAY + length in km``: days
+first (the 1 counts each hand-over), length only between routes of equal days. A throttled link
+keeps its cost: throttling is less capacity, not a longer road."""
+
+
+def link_cost(link: SupplyLink) -> float:
+    """Generalised cost of moving a unit over a link (see :data:`COST_PER_DAY`)."""
+    days = link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]
+    return days * COST_PER_DAY + min(float(getattr(link, "length_km", None) or 0.0), 99_999.0)
+
+
+def state_of(node: str) -> str:
+    """The state a routing node belongs to ('Oman/Sohar' → 'Oman')."""
+    return node.partition("/")[0]
+
+
+@dataclass(frozen=True)
+class HubEdge:
+    """The passage between a state and one of its hubs, as a routing edge of its own, with the
+    hub's throughput as capacity (shared by both directions)."""
+
+    state: str
+    hub: str
+    capacity_t_per_day: float | None
+    capacity_people_per_day: float | None
+
+    @property
+    def node(self) -> str:
+        return f"{self.state}/{self.hub}"
+
 
 Arc = tuple[str, float, int]
-"""(other end, generalised cost, link index) of a directed use of a link."""
+"""(other end, generalised cost, edge index) of a directed use of a link or hub edge. Edges are
+the model's links in scenario order, then hub edges."""
 
 
 @dataclass(frozen=True)
@@ -42,79 +82,97 @@ class SearchTrace:
 
     succ: frozenset[str]
     pred: frozenset[str]
-    answers: tuple[tuple[str, bool], ...]
+    answers: tuple[tuple[tuple[str, str | None], bool], ...]
+    """((state, mode), permitted) for every question asked."""
 
 
 class GoodsNetwork:
-    """The directed arcs usable by one good (links not closed, that carry it), with the
-    gatekeepers of the links that have any; arcs are listed in the order links appear in the
-    scenario."""
+    """The directed arcs usable by one good (links not closed, that carry it, and the passages
+    to hubs), with the gatekeepers of the links that have any and each edge's mode (None for a
+    hub edge); arcs are listed in the order links appear in the scenario."""
 
-    def __init__(self, links: Sequence[SupplyLink], commodity: str) -> None:
+    def __init__(
+        self, links: Sequence[SupplyLink], commodity: str, hubs: Sequence[HubEdge] = ()
+    ) -> None:
         self.succ: dict[str, list[Arc]] = {}
         self.pred: dict[str, list[Arc]] = {}
         self.gatekeepers: dict[int, tuple[str, ...]] = {}
+        self.modes: list[str | None] = [link.mode for link in links] + [None] * len(hubs)
         for i, link in enumerate(links):
             fraction = link.usable_fraction
             if fraction <= 0 or not link.can_carry(commodity):
                 continue
             if link.gatekeepers:
                 self.gatekeepers[i] = link.gatekeepers
-            weight = (link.transit_days + 1 + MODE_PENALTY_DAYS[link.mode]) / fraction
-            ends = [(link.a, link.b)]
+            weight = link_cost(link)
+            a, b = getattr(link, "a_node", link.a), getattr(link, "b_node", link.b)
+            ends = [(a, b)]
             if link.bidirectional:
-                ends.append((link.b, link.a))
+                ends.append((b, a))
             for u, v in ends:
                 self.succ.setdefault(u, []).append((v, weight, i))
                 self.pred.setdefault(v, []).append((u, weight, i))
+        for h, hub in enumerate(hubs, start=len(links)):
+            for u, v in ((hub.state, hub.node), (hub.node, hub.state)):
+                self.succ.setdefault(u, []).append((v, 0.0, h))
+                self.pred.setdefault(v, []).append((u, 0.0, h))
 
 
 class FlowView:
     """The network as one flow sees it: an arc is usable when every gatekeeper of its link
-    other than the flow's ends permits the flow, and so do both its ends. ``permits(state)``
-    is asked at most once per state, and only of states the search reaches."""
+    other than the flow's ends permits the flow on the link's mode, and so do both its ends'
+    states. ``permits(state, mode)`` is asked at most once per state and mode, and only of
+    states the search reaches. Hub edges need no permission of their own: the links into and
+    out of the hub ask the state."""
 
     def __init__(
         self,
         network: GoodsNetwork,
         origin: str,
         destination: str,
-        permits: Callable[[str], bool],
+        permits: Callable[[str, str | None], bool],
     ) -> None:
         self.network = network
         self.permits = permits
-        self._nodes: dict[str, bool] = {origin: True, destination: True}
+        self.ends = (origin, destination)
+        self._answers: dict[tuple[str, str | None], bool] = {}
         self._links: dict[int, bool] = {}
         self._succ: dict[str, dict[str, tuple[float, int]]] = {}
         self._pred: dict[str, dict[str, tuple[float, int]]] = {}
+        self._all: dict[str, list[Arc]] = {}
 
-    def node_ok(self, state: str) -> bool:
-        ok = self._nodes.get(state)
+    def node_ok(self, node: str, mode: str | None) -> bool:
+        state = state_of(node)
+        if state in self.ends:
+            return True
+        key = (state, mode)
+        ok = self._answers.get(key)
         if ok is None:
-            ok = self._nodes[state] = self.permits(state)
+            ok = self._answers[key] = self.permits(state, mode)
         return ok
 
     def link_ok(self, i: int) -> bool:
         ok = self._links.get(i)
         if ok is None:
             gates = self.network.gatekeepers.get(i, ())
-            ok = self._links[i] = all(self.node_ok(g) for g in gates)
+            mode = self.network.modes[i]
+            ok = self._links[i] = all(self.node_ok(g, mode) for g in gates)
         return ok
+
+    def arc_ok(self, here: str, other: str, i: int) -> bool:
+        mode = self.network.modes[i]
+        if mode is None:  # a hub edge
+            return True
+        if i in self.network.gatekeepers and not self.link_ok(i):
+            return False
+        return self.node_ok(here, mode) and self.node_ok(other, mode)
 
     def _arcs(self, arcs: list[Arc], here: str) -> dict[str, tuple[float, int]]:
         """Usable arcs by other end, in first-usable order; the cheapest link of parallel ones
         (the first of equals), as ``graph.add_edge`` kept it."""
         out: dict[str, tuple[float, int]] = {}
-        if not self.node_ok(here):
-            return out
-        nodes, links, gated = self._nodes, self._links, self.network.gatekeepers
         for other, weight, i in arcs:
-            if i in gated:
-                ok = links.get(i)
-                if not (ok or (ok is None and self.link_ok(i))):
-                    continue
-            ok = nodes.get(other)
-            if not (ok or (ok is None and self.node_ok(other))):
+            if not self.arc_ok(here, other, i):
                 continue
             current = out.get(other)
             if current is None or weight < current[0]:
@@ -133,6 +191,15 @@ class FlowView:
             out = self._pred[node] = self._arcs(self.network.pred.get(node, []), node)
         return out
 
+    def usable_arcs(self, node: str) -> list[Arc]:
+        """Every usable outgoing arc of a node, parallel links included (for flow assignment)."""
+        out = self._all.get(node)
+        if out is None:
+            out = self._all[node] = [
+                arc for arc in self.network.succ.get(node, []) if self.arc_ok(node, arc[0], arc[2])
+            ]
+        return out
+
     def has_node(self, node: str) -> bool:
         """Whether the node has a usable arc (was a node of the flow's graph)."""
         return bool(self.successors(node) or self.predecessors(node))
@@ -142,9 +209,7 @@ class FlowView:
         return SearchTrace(
             succ=frozenset(self._succ),
             pred=frozenset(self._pred),
-            answers=tuple(
-                (s, ok) for s, ok in self._nodes.items() if s not in (origin, destination)
-            ),
+            answers=tuple(self._answers.items()),
         )
 
 
@@ -157,7 +222,8 @@ def changed_nodes(
     pred = {v for v in old.pred.keys() | new.pred.keys() if old.pred.get(v) != new.pred.get(v)}
     for i in old.gatekeepers.keys() | new.gatekeepers.keys():
         if old.gatekeepers.get(i) != new.gatekeepers.get(i):
-            ends = (links[i].a, links[i].b)
+            link = links[i]
+            ends = (getattr(link, "a_node", link.a), getattr(link, "b_node", link.b))
             succ.update(ends)
             pred.update(ends)
     return succ, pred

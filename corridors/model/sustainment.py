@@ -1,7 +1,8 @@
 """Sustainment: populations consume their stocks daily; shortages raise humanitarian stress.
 
 For each good a state keeps, today's need is ``consumption_t_per_day × population /
-initial population``; it is met from stock plus local production. The unmet fraction is the
+initial population``; it is met from stock plus local production; what is left beyond the
+good's ``storage_t`` is not kept. The unmet fraction is the
 good's shortage. The weighted shortage ``S`` (weights from ``parameters.shortage_weights``)
 moves the stress index ``s`` in [0, 1]:
 
@@ -12,6 +13,7 @@ so stress climbs toward 1 under sustained shortage and relaxes when supply retur
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ def sustain_state(state: StateAgent) -> None:
         need = base_need * scale
         available = state.stock_t[good] + state.production_t_per_day[good]
         consumed = min(need, available)
-        state.stock_t[good] = available - consumed
+        state.stock_t[good] = min(available - consumed, state.storage_t.get(good, math.inf))
         state.consumed_t[good] = consumed
         before = state.shortage[good]
         state.shortage[good] = 1.0 - consumed / need if need > 0 else 0.0

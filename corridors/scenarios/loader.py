@@ -75,6 +75,8 @@ class Provenance:
     file: str
     variants: list[str] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
+    fitted: str | None = None
+    """The fitted-parameter overlay applied (``fitted/<stem>.yaml`` beside the file), if any."""
 
 
 # ---------------------------------------------------------------------------- finding files
@@ -502,7 +504,19 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         for other in st.relations:
             check_state(("states", i, "relations", other), other)
         for j, other in enumerate(st.denies_transit_to):
-            check_state(("states", i, "denies_transit_to", j), other)
+            if isinstance(other, str):
+                check_state(("states", i, "denies_transit_to", j), other)
+            else:
+                check_state(("states", i, "denies_transit_to", j, "state"), other.state)
+        hub_names = [h.name for h in st.hubs]
+        for j, name in enumerate(hub_names):
+            if "/" in name or not name.strip():
+                add(
+                    ("states", i, "hubs", j, "name"),
+                    f"hub name '{name}' must be non-empty without '/'",
+                )
+            elif name in hub_names[:j]:
+                add(("states", i, "hubs", j, "name"), f"{st.name} has two hubs named '{name}'")
         for j, g in enumerate(st.guarantees):
             check_state(("states", i, "guarantees", j, "protects"), g.protects)
             for k, link in enumerate(g.links):
@@ -510,6 +524,10 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         check_state(("states", i, "patron"), st.patron)
         for other in st.threatens:
             check_state(("states", i, "threatens", other), other)
+        for other in st.initial_tension:
+            check_state(("states", i, "initial_tension", other), other)
+        for j, response in enumerate(st.responses):
+            check_state(("states", i, "responses", j, "toward"), response.toward)
         if st.arms_supplier is not None:
             for j, other in enumerate(st.arms_supplier.embargoes):
                 check_state(("states", i, "arms_supplier", "embargoes", j), other)
@@ -525,10 +543,21 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     f"{claim.target}; add one",
                 )
 
+    hubs_of = {s.name: {h.name for h in s.hubs} for s in sc.states}
     for i, lk in enumerate(sc.links):
-        check_state(("links", i, "a"), lk.a)
-        check_state(("links", i, "b"), lk.b)
-        if lk.a == lk.b:
+        for end, state, hub in (("a", lk.a, lk.a_hub), ("b", lk.b, lk.b_hub)):
+            # 'State/Hub' with an unknown state: report the name as written
+            unknown = hub is not None and state not in state_names
+            check_state(("links", i, end), f"{state}/{hub}" if unknown else state)
+        for end, state, hub in (("a", lk.a, lk.a_hub), ("b", lk.b, lk.b_hub)):
+            if hub is not None and state in hubs_of and hub not in hubs_of[state]:
+                known = ", ".join(sorted(hubs_of[state])) or "none"
+                add(
+                    ("links", i, end),
+                    f"link '{lk.name}' attaches to hub '{hub}' of {state}, which has no such "
+                    f"hub (its hubs: {known}); add it under the state's 'hubs:'",
+                )
+        if lk.a == lk.b and lk.a_hub == lk.b_hub:
             add(
                 ("links", i, "b"),
                 f"link '{lk.name}' joins '{lk.a}' to itself; a link needs two different endpoints",
@@ -560,7 +589,7 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             check_link(("events", i, "link"), ev.link)
         if hasattr(ev, "state"):
             check_state(("events", i, "state"), ev.state)
-            check_state(("events", i, "to"), ev.to)
+            check_state(("events", i, "to"), getattr(ev, "to", None))
         check_state(("events", i, "actor"), ev.actor)
         if isinstance(ev, schema.Embargo | schema.LiftEmbargo):
             supplier = next((st for st in sc.states if st.name == ev.state), None)
@@ -570,6 +599,14 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     f"'{ev.state}' sells no arms (it has no "
                     "'arms_supplier' section), so it cannot embargo any",
                 )
+        if isinstance(ev, schema.OrderOffensive):
+            claimant = next((st for st in sc.states if st.name == ev.state), None)
+            if claimant is not None and all(c.target != ev.to for c in claimant.claims):
+                add(
+                    ("events", i, "to"),
+                    f"'{ev.state}' has no claim on '{ev.to}' (no 'claims' entry with that "
+                    "target), so it has no offensive to order",
+                )
         if isinstance(ev, schema.SetParameter):
             message = _set_parameter_problem(sc, ev.path, ev.value)
             if message is not None:
@@ -577,6 +614,18 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:
             add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
+        last = end - dt.timedelta(days=1)
+        if tg.window is not None and not start <= tg.window.start <= tg.window.end <= last:
+            add(
+                ("targets", i, "window"),
+                f"{tg.window.start} … {tg.window.end} is not within the simulated days ({start} "
+                f"to {last}): a sum over days the run does not have would be short",
+            )
+        for j, point in enumerate(tg.points):
+            # a point after the end is allowed: it reads nothing, a visible miss, until the
+            # calendar reaches it
+            if point.date < start:
+                add(("targets", i, "points", j, "date"), f"{point.date} is before the start")
 
     if not problems:
         problems += _route_problems(sc, data)
@@ -757,18 +806,53 @@ def resolve_variant_path(base_name: str, variant: str) -> Path:
     )
 
 
+def fitted_overlay_path(scenario_file: Path) -> Path:
+    """Where ``corridors fit`` writes, and the loader reads, a scenario's fitted values."""
+    return scenario_file.parent / "fitted" / f"{scenario_file.stem}.yaml"
+
+
+def read_fitted_overlay(path: Path) -> schema.FittedOverlay:
+    """A validated fitted-parameter overlay (raises :class:`ScenarioError`)."""
+    data = _read_mapping(path)
+    try:
+        return schema.FittedOverlay.model_validate(to_plain(data))
+    except ValidationError as exc:
+        raise ScenarioError(_problems_from_validation(exc, data)) from None
+
+
+def _apply_fitted(data: LDict, path: Path) -> str | None:
+    overlay_path = fitted_overlay_path(path)
+    if not overlay_path.is_file():
+        return None
+    overlay = read_fitted_overlay(overlay_path)
+    for key, fitted in overlay.parameters.items():
+        try:
+            apply_override(data, override_key(key), fitted.value)
+        except ScenarioError as exc:
+            raise ScenarioError(
+                [
+                    Problem(Where(str(overlay_path)), f"parameters.{key}", p.message)
+                    for p in exc.problems
+                ]
+            ) from None
+    return str(overlay_path)
+
+
 def load_scenario(
     name_or_path: str | Path | Scenario,
     variants: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
+    fitted: bool = True,
 ) -> Scenario:
     """A validated scenario from a built-in name or a file, with variants and overrides applied.
 
     ``overrides`` maps dotted paths (``links.lachin.status``) — or keyword-style names
     (``links__lachin__status``, a bare parameter name) — to values; they are validated like the
-    file. Raises :class:`ScenarioError`.
+    file. Raises :class:`ScenarioError`. A fitted-parameter overlay written by ``corridors fit``
+    (``fitted/<stem>.yaml`` beside the file) is applied before variants unless ``fitted=False``.
     """
     overrides = dict(overrides or {})
+    applied: str | None = None
     if isinstance(name_or_path, Scenario):
         if not variants and not overrides:
             return name_or_path
@@ -778,16 +862,19 @@ def load_scenario(
         prov = getattr(name_or_path, "_provenance", None)
         base_name = prov.name if prov else "<scenario>"
         file = prov.file if prov else "<scenario>"
+        applied = prov.fitted if prov else None
     else:
         path = resolve_scenario_path(name_or_path)
         data = load_raw(path)
         base_name = str(name_or_path) if str(name_or_path) in builtin_names() else path.stem
         file = str(path)
+        if fitted:
+            applied = _apply_fitted(data, path)
     for variant in variants:
         vpath = resolve_variant_path(base_name, variant)
         data = _merge(data, _read_mapping(vpath))
     for key, value in overrides.items():
         apply_override(data, override_key(key), value)
     sc = validate_data(data, file)
-    sc._provenance = Provenance(base_name, file, list(variants), dict(overrides))
+    sc._provenance = Provenance(base_name, file, list(variants), dict(overrides), applied)
     return sc

@@ -230,6 +230,11 @@ class Stock(Sourced):
     local_production_t_per_day: Quantity = Field(
         0.0, description="Produced inside the state each day (t/day)."
     )
+    storage_t: Quantity | None = Field(
+        None,
+        description="Most that shops, warehouses and households hold (t); supplies beyond it "
+        "are not stored (traders import what sells). None = no limit.",
+    )
 
 
 class Economy(Sourced):
@@ -290,6 +295,7 @@ class ArmsSupplier(Sourced):
 class Rule(StrEnum):
     threshold = "threshold"
     bargaining = "bargaining"
+    hazard = "hazard"
 
 
 class Claim(Sourced):
@@ -309,7 +315,43 @@ class Claim(Sourced):
         description="Bargaining rule: the most of the prize the target can credibly concede.",
     )
     horizon_days: int = Field(
-        30, ge=1, le=3650, description="Bargaining rule: how far ahead it projects the balance."
+        30,
+        ge=1,
+        le=3650,
+        description="Bargaining rule: how far ahead it projects the balance (shifting power).",
+    )
+    initial_offer: Fraction | None = Field(
+        None,
+        description="Bargaining rule: the target's offer on the first day (share of the prize); "
+        "None = the claimant's reservation value, if credible.",
+    )
+    offer_adjust_per_day: Fraction = Field(
+        0.02,
+        description="Bargaining rule: share of the gap to the claimant's reservation value the "
+        "target's offer closes each day (capped at credible_offer).",
+    )
+    hazard_max_per_day: Fraction = Field(
+        0.3,
+        description="Hazard rule: the daily probability of attack at overwhelming advantage and "
+        "no deterrence (1 with infinite steepness = the threshold rule).",
+    )
+    hazard_steepness: Quantity = Field(
+        4.0,
+        description="Hazard rule: slope of the logistic on the advantage "
+        "ln(force ratio / threshold) + stress_weight × target stress (+ window_bonus).",
+    )
+    deterrence_steepness: Quantity = Field(
+        20.0, description="Hazard rule: slope of the logistic on resolve − deterrence."
+    )
+    stress_weight: Quantity = Field(
+        0.0,
+        description="Hazard rule: weight of the target's humanitarian stress (0–1) in the "
+        "advantage (a starving target looks weak beyond its readiness).",
+    )
+    window_bonus: Quantity = Field(
+        0.0,
+        description="Hazard rule: added to the advantage while a guarantor of the target is "
+        "engaged elsewhere (a window of opportunity).",
     )
     demands_corridor: str | None = Field(
         None, description="Corridor demanded after a win (logged; raises third-party tension)."
@@ -336,6 +378,78 @@ class Guarantee(Sourced):
     peacekeepers_on_ceasefire: Quantity = Field(
         0.0, description="Troops it deploys when it imposes a ceasefire (0 = none)."
     )
+    engaged_elsewhere: bool = Field(
+        False,
+        description="The guarantor is at war elsewhere: its deterrence is scaled by "
+        "parameters.engaged_commitment_factor and claimants see a window of opportunity.",
+    )
+    escort_fraction: Fraction = Field(
+        0.0,
+        description="By rule, while a link it covers is blocked and its commitment is at least "
+        "parameters.escort_min_commitment, it escorts convoys that reopen the link at this share "
+        "of capacity (0 = never).",
+    )
+    withdraw_below_credibility: Fraction = Field(
+        0.0, description="By rule, it withdraws when its credibility falls below this (0 = never)."
+    )
+
+
+class Response(Sourced):
+    """What a third party does when its tension toward a state crosses ``level``."""
+
+    toward: str = Field(description="The state whose actions raise the tension.")
+    level: Fraction = Field(description="Tension (0–1) at which the response starts.")
+    action: Literal["threaten", "exercise", "deny_transit"] = Field(
+        description="threaten: a logged threat adding ``threat`` to the deterrence ``toward`` "
+        "faces; exercise: manoeuvres or mobilisation that also deter the scripted events named in "
+        "``deters`` (skipped while tension stays at or above the level); deny_transit: refuses "
+        "passage to goods for or from ``toward`` (only ``goods`` if given)."
+    )
+    threat: Fraction = Field(0.0, description="Deterrent threat added toward ``toward`` (0–1).")
+    deters: list[str] = Field(
+        default_factory=list, description="Names of scripted events the response deters."
+    )
+    goods: (
+        list[Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]]
+        | None
+    ) = Field(None, description="deny_transit: only these goods.")
+    note: str = Field("", description="What the response stands for (shown in the log).")
+
+
+class Mode(StrEnum):
+    road = "road"
+    rail = "rail"
+    air = "air"
+    pipeline = "pipeline"
+    sea = "sea"
+    river = "river"
+
+
+TransitGood = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]
+
+
+class TransitDenial(Strict):
+    """A state's refusal of passage, narrowed to some modes and goods (all when omitted)."""
+
+    state: str = Field(description="The state whose goods are refused (bound for or from it).")
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes (e.g. [air] for an airspace closure)."
+    )
+    goods: list[TransitGood] | None = Field(None, description="Only these goods.")
+
+
+class Hub(Sourced):
+    """A port, airport, border crossing or terminal inside a state."""
+
+    name: str = Field(description="Unique within its state; links name it as 'State/Hub'.")
+    kind: str = Field("", description="What it is (port, airport, border crossing ...).")
+    capacity_t_per_day: Quantity | None = Field(
+        None,
+        description="Throughput of goods, all links and directions together; none = unlimited.",
+    )
+    capacity_people_per_day: Quantity | None = Field(
+        None, description="People who can pass per day; none = unlimited."
+    )
 
 
 class State(Sourced):
@@ -352,9 +466,16 @@ class State(Sourced):
         default_factory=dict,
         description="Attitude toward other states, -1 hostile .. +1 allied (by state name).",
     )
-    denies_transit_to: list[str] = Field(
+    denies_transit_to: list[str | TransitDenial] = Field(
         default_factory=list,
-        description="States whose goods this state keeps out of its territory and airspace.",
+        description="States whose goods this state keeps out of its territory and airspace: a "
+        "name (every mode, every good), or {state, modes, goods} for a narrower denial, e.g. "
+        "{state: Russia, modes: [air]} for an airspace closure.",
+    )
+    hubs: list[Hub] = Field(
+        default_factory=list,
+        description="Ports, airports, border crossings: links may attach to one "
+        "(``a: Oman/Sohar``); its capacity, when given, limits what passes through it.",
     )
     economy: Economy | None = Field(None, description="Revenue and defence budget.")
     military: Military | None = Field(None, description="Forces, quality and readiness.")
@@ -382,14 +503,14 @@ class State(Sourced):
         description="Deterrent threat this state poses to a would-be attacker, by state name "
         "(0–1; counts toward the deterrence a claimant faces).",
     )
-
-
-class Mode(StrEnum):
-    road = "road"
-    rail = "rail"
-    air = "air"
-    pipeline = "pipeline"
-    sea = "sea"
+    initial_tension: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description="Tension (0–1) this state already feels toward others on the start date.",
+    )
+    responses: list[Response] = Field(
+        default_factory=list,
+        description="What this state does when its tension toward another crosses a level.",
+    )
 
 
 DEFAULT_CARRIES: dict[str, tuple[str, ...]] = {
@@ -398,6 +519,7 @@ DEFAULT_CARRIES: dict[str, tuple[str, ...]] = {
     "air": ("medicine", "ammunition", "arms", "cargo"),
     "pipeline": ("oil",),
     "sea": COMMODITIES,
+    "river": ("food", "fuel", "medicine", "ammunition", "arms", "cargo", "oil"),
 }
 """Goods a link carries by mode when its ``carries`` is not given: crude oil moves by pipeline,
 rail or tanker, not by truck; bulk food and fuel do not fly."""
@@ -409,6 +531,7 @@ DEFAULT_PEOPLE_PER_DAY: dict[str, float] = {
     "air": 2_000.0,
     "pipeline": 0.0,
     "sea": 5_000.0,
+    "river": 2_000.0,
 }
 """People a link carries per day by mode when ``capacity_people_per_day`` is not given."""
 
@@ -419,13 +542,41 @@ class LinkStatus(StrEnum):
     closed = "closed"
 
 
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+"""A day of the year, ``MM-DD``."""
+
+
+class Season(Strict):
+    """A yearly window in which a link can be used (an ice road in winter, a lake route between
+    freeze and thaw): it opens on ``opens`` and closes on ``closes`` (``MM-DD``, every year; a
+    season may run across the new year), at ``capacity_t_per_day`` when given."""
+
+    opens: MonthDay
+    closes: MonthDay
+    capacity_t_per_day: Quantity | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _real_days(self) -> Season:
+        for day in (self.opens, self.closes):
+            try:
+                dt.date(2000, int(day[:2]), int(day[3:]))  # a leap year: 02-29 is allowed
+            except ValueError:
+                raise ValueError(f"{day} is not a day of the year") from None
+        if self.opens == self.closes:
+            raise ValueError("a season opens and closes on the same day: drop it or widen it")
+        return self
+
+
 class Link(Sourced):
     """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
 
     name: str
     mode: Mode
-    a: str = Field(description="One endpoint (state name).")
-    b: str = Field(description="The other endpoint (state name).")
+    a: str = Field(description="One endpoint: a state, or a hub of it as 'State/Hub'.")
+    b: str = Field(description="The other endpoint: a state, or a hub of it as 'State/Hub'.")
+    a_hub: str | None = Field(None, description="Hub of state ``a`` the link attaches to.")
+    b_hub: str | None = Field(None, description="Hub of state ``b`` the link attaches to.")
     bidirectional: bool = True
     capacity_t_per_day: Quantity
     transit_days: int = Field(1, ge=0, le=365)
@@ -450,6 +601,28 @@ class Link(Sourced):
         description="Opening it changes borders in effect (an extraterritorial corridor): states "
         "that oppose border changes grow tense toward its endpoints.",
     )
+    seasons: list[Season] = Field(
+        default_factory=list,
+        description="When given, the link is usable only in these yearly windows (it opens and "
+        "closes by dated events the event log shows).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_endpoints(cls, data: Any) -> Any:
+        """``a: Oman/Sohar`` is ``a: Oman`` with ``a_hub: Sohar``: ``a`` stays a state name."""
+        if isinstance(data, dict):
+            for end in ("a", "b"):
+                value = data.get(end)
+                if isinstance(value, str) and "/" in value:
+                    state, _, hub = value.partition("/")
+                    data = {**data, end: state.strip(), f"{end}_hub": hub.strip()}
+        return data
+
+    def node(self, end: str) -> str:
+        """Routing node of an end: the state, or 'State/Hub'."""
+        state, hub = (self.a, self.a_hub) if end == "a" else (self.b, self.b_hub)
+        return f"{state}/{hub}" if hub else state
 
     def people_per_day(self) -> float:
         if self.capacity_people_per_day is not None:
@@ -545,8 +718,41 @@ class Parameters(Sourced):
         0.003,
         ge=0,
         le=1,
-        description="Share of a guarantor's credibility lost each day a guaranteed link is "
-        "blocked (closed or throttled).",
+        description="Share of a guarantor's credibility lost per day at a total shortfall: each "
+        "day it loses this × the unmet share of the protected population's need (supply "
+        "arriving plus local production against need, weighted as shortage_weights).",
+    )
+    credibility_recovery_per_day: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of the gap to full credibility a guarantor regains on a day it acts "
+        "(escorts a convoy, reinforces); a protest regains a tenth of it.",
+    )
+    escort_min_commitment: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Commitment a guarantor needs to escort convoys through a blockade by rule.",
+    )
+    engaged_commitment_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A guarantor engaged elsewhere deters with this share of its commitment.",
+    )
+    killed_share_of_losses: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of Lanchester losses (killed, wounded, captured) who are killed.",
+    )
+    backlog_cap_days: int = Field(
+        180,
+        ge=0,
+        le=3650,
+        description="A supplier's backlog to a buyer is capped at this many days of its "
+        "deliveries; money beyond it stays in the buyer's budget.",
     )
     credibility_drop_on_fall: float = Field(
         0.5,
@@ -566,7 +772,17 @@ class Parameters(Sourced):
         ge=0,
         le=1,
         description="Share of a fallen state's population willing to flee (fear), "
-        "plus half its humanitarian stress, capped at 1.",
+        "plus flight_stress_weight × its humanitarian stress, capped at 1.",
+    )
+    flight_stress_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of humanitarian stress in the flight intention."
+    )
+    fall_routes_open_after_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="Days after a fall before the conqueror opens the links out of the fallen "
+        "state (the flight starts then).",
     )
     flight_rate_per_day: float = Field(
         0.3, ge=0, le=1, description="Share of those still willing to flee who leave each day."
@@ -615,9 +831,6 @@ class ThrottleLink(_EventBase):
     fraction: Fraction
 
 
-TransitGood = Literal["food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people"]
-
-
 class DenyTransit(_EventBase):
     """``state`` refuses passage to goods bound for or coming from ``to`` (only ``goods`` if
     given, e.g. ``[arms]`` for a ban on military cargo)."""
@@ -626,6 +839,9 @@ class DenyTransit(_EventBase):
     state: str
     to: str
     goods: list[TransitGood] | None = None
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes, e.g. [air] to close the airspace."
+    )
 
 
 class GrantTransit(_EventBase):
@@ -635,6 +851,9 @@ class GrantTransit(_EventBase):
     state: str
     to: str
     goods: list[TransitGood] | None = None
+    modes: list[Mode] | None = Field(
+        None, description="Only links of these modes, e.g. [air] to open the airspace."
+    )
 
 
 class Embargo(_EventBase):
@@ -659,6 +878,45 @@ class WithdrawPeacekeepers(_EventBase):
     to: str
 
 
+class EscortConvoy(_EventBase):
+    """Guarantor ``state`` escorts convoys through ``link``: the link carries ``fraction`` of its
+    capacity (at least) for ``days`` days."""
+
+    action: Literal["escort_convoy"]
+    state: str
+    link: str
+    fraction: Fraction = 0.3
+    days: int = Field(1, ge=1, le=3650)
+
+
+class Protest(_EventBase):
+    """Guarantor ``state`` protests on behalf of ``to`` (logged; a little credibility back)."""
+
+    action: Literal["protest"]
+    state: str
+    to: str
+
+
+class Reinforce(_EventBase):
+    """Guarantor ``state`` adds ``personnel`` to its presence protecting ``to``."""
+
+    action: Literal["reinforce"]
+    state: str
+    to: str
+    personnel: Quantity
+
+
+class OrderOffensive(_EventBase):
+    """A claimant's own order on its claim to ``to``: ``launch`` an offensive now; ``hold``
+    (its decision rule stops firing: a player, e.g. in a classroom room, decides instead); or
+    ``rule`` (its decision rule decides again)."""
+
+    action: Literal["order_offensive"]
+    state: str
+    to: str
+    order: Literal["launch", "hold", "rule"] = "launch"
+
+
 class SetParameter(_EventBase):
     """Change any field by dotted path, e.g. ``parameters.stress_rise_per_day``."""
 
@@ -676,6 +934,10 @@ EVENT_CLASSES = (
     Embargo,
     LiftEmbargo,
     WithdrawPeacekeepers,
+    EscortConvoy,
+    Protest,
+    Reinforce,
+    OrderOffensive,
     SetParameter,
 )
 ACTIONS: tuple[str, ...] = tuple(
@@ -692,21 +954,148 @@ Event = Annotated[
     | Embargo
     | LiftEmbargo
     | WithdrawPeacekeepers
+    | EscortConvoy
+    | Protest
+    | Reinforce
+    | OrderOffensive
     | SetParameter,
     Field(discriminator="action"),
 ]
 
 
+class TargetPoint(Strict):
+    """One dated value of a trajectory target (its tolerance defaults to the target's)."""
+
+    date: dt.date
+    value: float
+    tolerance: float | None = Field(None, ge=0)
+    source: str = ""
+
+
+class Window(Strict):
+    """Days ``start`` … ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError("a window's end comes before its start: swap them")
+        return self
+
+
+TargetRole = Literal["fit", "check", "construction"]
+
+
 class Target(Sourced):
-    """A dated historical checkpoint the model can be compared with."""
+    """A historical checkpoint the model can be compared with.
+
+    ``role`` says what a pass is worth: ``fit`` (parameters named in ``fitted`` were tuned to
+    it, so it shows only that they can be), ``check`` (nothing was tuned to it), or
+    ``construction`` (an input, named in ``set_by``, sets it directly; never counted as a check).
+    A target passes when at least ``coverage`` of the seeds fall within ``tolerance``.
+    """
 
     name: str
     description: str = ""
-    date: dt.date | None = None
-    metric: str = Field(description="Summary field or series name compared with the record.")
-    value: float
+    role: TargetRole = Field(
+        description="fit (parameters were tuned to it), check (nothing was) or construction "
+        "(an input sets it directly)."
+    )
+    fitted: list[str] = Field(
+        default_factory=list, description="Dotted paths of the parameters fitted to it (fit)."
+    )
+    set_by: list[str] = Field(
+        default_factory=list, description="Inputs that set it directly (construction)."
+    )
+    metric: str = Field(
+        description="Summary key, 'series:[ENTITY:]VARIABLE[+VARIABLE]' or 'event:KIND[:SUBJECT]'."
+    )
+    date: dt.date | None = Field(
+        None, description="Day to read a series on, or the record's date for a date metric."
+    )
+    value: float | None = Field(
+        None, description="The record's value (for a date metric: days from 'date', default 0)."
+    )
     tolerance: float = Field(0.0, ge=0)
+    coverage: float = Field(
+        0.8, gt=0, le=1, description="Share of seeds that must fall within the tolerance."
+    )
+    points: list[TargetPoint] = Field(
+        default_factory=list, description="A trajectory: the metric read on several dates."
+    )
+    window: Window | None = Field(
+        None, description="Sum the series over these days instead of reading one day."
+    )
+    per: str | None = Field(
+        None,
+        description="A share: divide by this series, read the same way (same day or window).",
+    )
+    reaches: float | None = Field(
+        None, description="A first-occurrence date: the first day the series reaches this value."
+    )
+    note: str = Field("", description="Why the target has its role; caveats.")
     source: str = ""
+
+    @model_validator(mode="after")
+    def _role_and_shape(self) -> Target:
+        if self.role == "fit" and not self.fitted:
+            raise ValueError(
+                "a 'fit' target names the parameters fitted to it: add fitted: [PATH, ...]"
+            )
+        if self.role != "fit" and self.fitted:
+            raise ValueError(
+                f"only a 'fit' target lists 'fitted' parameters (this one is '{self.role}')"
+            )
+        if self.role == "construction" and not self.set_by:
+            raise ValueError("a 'construction' target names the inputs that set it: add set_by")
+        if self.points and (self.date is not None or self.value is not None or self.window):
+            raise ValueError("a trajectory gives its dates and values in 'points' only")
+        if self.window is not None and self.date is not None:
+            raise ValueError("give either 'date' (one day) or 'window' (a sum over days)")
+        return self
+
+    def is_date_metric(self) -> bool:
+        """Compared in days with ``date``: a ``*_date`` key, an event, or a first-reach date."""
+        return (
+            self.metric.endswith("_date")
+            or self.metric.startswith("event:")
+            or self.reaches is not None
+        )
+
+    def expected(self) -> float:
+        """The record's value (days from ``date`` for a date metric)."""
+        if self.value is not None:
+            return self.value
+        return 0.0 if self.is_date_metric() else float("nan")
+
+
+class FittedValue(Strict):
+    """One fitted parameter: its value and the bounds it was searched in."""
+
+    value: float
+    low: float
+    high: float
+    start: float | None = Field(None, description="The scenario's own value before fitting.")
+
+
+class FittedOverlay(Strict):
+    """Values ``corridors fit`` found, with their provenance; the loader applies them."""
+
+    scenario: str
+    made: str = Field(description="When (UTC, ISO 8601).")
+    command: str
+    optimiser: str
+    seed: int
+    seeds: int = Field(ge=1, description="Seeds each evaluation ran (0 … seeds−1).")
+    evaluations: int = Field(ge=0)
+    loss: float
+    targets: list[str] = Field(min_length=1, description="The fit targets; nothing else.")
+    parameters: dict[str, FittedValue] = Field(min_length=1)
+    checks: list[dict[str, Any]] = Field(
+        default_factory=list, description="Check targets scored out of sample after fitting."
+    )
 
 
 class Scenario(Strict):
