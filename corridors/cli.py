@@ -325,12 +325,12 @@ def analyze(
     Tables (CSV) and plots (PNG) are written into DIR."""
     from corridors.analysis import sensitivity, sweepstats
     from corridors.analysis.storage import open_sweep
-    from corridors.scenarios.loader import _suggest
+    from corridors.scenarios.loader import suggest
 
     if kind not in ANALYSES:
         raise sweepstats.fail(
             "KIND",
-            f"unknown analysis '{kind}' (one of {', '.join(ANALYSES)})" + _suggest(kind, ANALYSES),
+            f"unknown analysis '{kind}' (one of {', '.join(ANALYSES)})" + suggest(kind, ANALYSES),
         )
     data = open_sweep(directory)
     frame = data.frame

@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from corridors.scenarios import Problem, Scenario, ScenarioError, load_scenario
 from corridors.scenarios.loader import (
-    _describe,
-    _path_text,
-    _suggest,
+    describe,
+    path_text,
     resolve_scenario_path,
+    suggest,
 )
 from corridors.scenarios.yamlsafe import (
     LDict,
@@ -258,20 +258,20 @@ def spec_path(loc: Sequence[Any]) -> str:
     """A field path in a spec; a parameter's (or override's) dotted path is quoted in brackets:
     ``parameters['events.blockade.fraction'].levels[1]``."""
     if len(loc) >= 2 and loc[0] in ("parameters", "overrides"):
-        rest = _path_text(loc[2:])
+        rest = path_text(loc[2:])
         head = f"{loc[0]}['{loc[1]}']"
         return head + (("" if rest.startswith("[") else ".") + rest if rest else "")
-    return _path_text(loc)
+    return path_text(loc)
 
 
 def _spec_problem(err: Mapping[str, Any], data: Any) -> Problem:
     loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
     if err["type"] == "extra_forbidden":
         message = f"unknown field '{loc[-1]}'" + (
-            _suggest(str(loc[-1]), _SPEC_FIELDS) or " — see docs/sweeps.md for the spec fields"
+            suggest(str(loc[-1]), _SPEC_FIELDS) or " — see docs/sweeps.md for the spec fields"
         )
     else:
-        message = _describe(err)
+        message = describe(err)
     return Problem(where_of(data, loc), spec_path(loc), message)
 
 
@@ -521,7 +521,7 @@ def _check_outcomes(
                     f"outcomes[{i}]",
                     f"unknown outcome '{name}'"
                     + (
-                        _suggest(name, choices)
+                        suggest(name, choices)
                         or " — outcomes are keys of a run's summary (summary.json of "
                         "`corridors run`)"
                     ),
@@ -546,5 +546,5 @@ def _check_series(spec: SweepSpec, entities: set[str], variables: set[str], data
                     where_of(data, ("series", field, i)),
                     f"series.{field}[{i}]",
                     f"unknown {word} '{name}'"
-                    + (_suggest(name, sorted(known)) or f" (one of {', '.join(sorted(known))})"),
+                    + (suggest(name, sorted(known)) or f" (one of {', '.join(sorted(known))})"),
                 )
