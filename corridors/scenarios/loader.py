@@ -342,9 +342,10 @@ def _labels(item: Any) -> tuple[Any, Any]:
 
 
 def _find_item(container: list, part: str) -> int | None:
-    if re.fullmatch(r"-?\d+", part):
+    """Index of the item named (or coded) ``part``, or at index ``part`` (0 or more)."""
+    if re.fullmatch(r"\d+", part):
         idx = int(part)
-        return idx if -len(container) <= idx < len(container) else None
+        return idx if idx < len(container) else None
     for i, item in enumerate(container):
         if part in _labels(item):
             return i
@@ -363,13 +364,13 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
             idx = _find_item(node, part)
             if idx is None:
                 names = [str(i.get("name")) for i in node if isinstance(i, dict)]
-                raise ScenarioError(
-                    [
-                        Problem(
-                            origin, here, f"no item {show_value(part)} here" + suggest(part, names)
-                        )
-                    ]
+                message = (
+                    f"no item {show_value(part)} here; name the item, or give its position "
+                    f"from 0 to {len(node) - 1}"
+                    if re.fullmatch(r"-\d+", part)
+                    else f"no item {show_value(part)} here" + suggest(part, names)
                 )
+                raise ScenarioError([Problem(origin, here, message)])
             if last:
                 node[idx] = value
                 if isinstance(node, LList):
@@ -629,6 +630,20 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             for k, link in enumerate(g.links):
                 check_link(("states", i, "guarantees", j, "links", k), link)
         check_state(("states", i, "patron"), st.patron)
+        if st.patron == st.name:
+            add(("states", i, "patron"), "a state cannot be its own patron")
+        for j, g in enumerate(st.guarantees):
+            if g.protects == st.name:
+                add(
+                    ("states", i, "guarantees", j, "protects"),
+                    "a state cannot be its own guarantor; name the state it protects",
+                )
+        if "." in st.code:
+            add(
+                ("states", i, "code"),
+                f"code {show_value(st.code)} contains '.', which separates the parts of a "
+                "path (--set states.CODE.FIELD); use letters and digits",
+            )
         for other in st.threatens:
             check_state(("states", i, "threatens", other), other)
         if st.arms_supplier is not None:
@@ -695,6 +710,9 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:
             add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
+        message = _metric_problem(sc, tg.metric)
+        if message is not None:
+            add(("targets", i, "metric"), message)
 
     if not problems:
         problems += _route_problems(sc, data)
@@ -706,6 +724,44 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                 if message is not None:
                     add(("events", i, message[0]), message[1])
     return problems
+
+
+_STATE_KEYED = ("arms_share", "arms_delivered_by_supplier")
+"""Summary keys whose later parts are state names."""
+
+
+def _metric_problem(sc: Scenario, metric: str) -> str | None:
+    """A target's metric that names a state, link or flow the scenario lacks can never be read."""
+    names = [s.name for s in sc.states]
+    codes = [s.code for s in sc.states]
+    entities = [*names, *codes, *(lk.name for lk in sc.links), *(f.name for f in sc.flows)]
+    if metric.startswith("series:"):
+        parts = metric.split(":")
+        if len(parts) == 3 and parts[1] not in (*entities, "model"):
+            return f"unknown state, link or flow {show_value(parts[1])} in the metric" + suggest(
+                parts[1], entities
+            )
+        return None
+    head, _, rest = metric.partition(".")
+    if not rest:
+        return None
+    if head in ("flow", "link"):
+        known = [f.name for f in sc.flows] if head == "flow" else [lk.name for lk in sc.links]
+        name = rest.rpartition(".")[0]
+        if name and name not in known:
+            return f"unknown {head} {show_value(name)} in the metric" + suggest(name, known)
+        return None
+    if head in _STATE_KEYED:
+        for part in rest.split("."):
+            if part not in names:
+                return f"unknown state {show_value(part)} in the metric" + suggest(part, names)
+        return None
+    if head in names and head not in codes:
+        code = codes[names.index(head)]
+        return f"state outcomes are named by code: write {show_value(code + '.' + rest)}"
+    if re.fullmatch(r"[A-Z0-9]{2,8}", head) and head not in codes:
+        return f"unknown state code {show_value(head)} in the metric" + suggest(head, codes)
+    return None
 
 
 def _set_parameter_problem(sc: Scenario, path: str, value: Any) -> tuple[str, str] | None:
