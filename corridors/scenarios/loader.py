@@ -394,6 +394,27 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
             )
 
 
+def canonical_path(sc: Scenario, path: str) -> str:
+    """One spelling per field: keyword form made dotted, list items named by their name (a code
+    or a position resolved), so that two spellings of the same field can be told apart."""
+    out: list[str] = []
+    node: Any = sc
+    for part in override_key(path).split("."):
+        if isinstance(node, list) and (idx := _find_item(node, part)) is not None:
+            name = _labels(node[idx])[0]
+            out.append(str(name) if name is not None else str(idx))
+            node = node[idx]
+            continue
+        out.append(part)
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, None) if part in type(node).model_fields else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
+    return ".".join(out)
+
+
 def parse_set(assignment: str) -> tuple[str, Any]:
     """``'links.lachin.capacity_t_per_day=400'`` → (path, value)."""
     if "=" not in assignment:
