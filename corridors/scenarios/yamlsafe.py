@@ -98,7 +98,7 @@ class _Builder:
             raise YamlError(
                 self.where(node),
                 f"document expands to more than {MAX_NODES:,} values once its aliases (*name) "
-                "are expanded; write the values out instead of repeating aliases",
+                "are expanded (alias bomb?); write the values out instead of repeating aliases",
             )
         if depth > MAX_DEPTH:
             raise YamlError(self.where(node), f"nesting deeper than {MAX_DEPTH} levels")
@@ -178,7 +178,7 @@ def read_yaml_text(text: str | bytes, file: str) -> Any:
             )
         if b"\x00" in text:
             line = text.count(b"\n", 0, text.index(b"\x00")) + 1
-            raise YamlError(Where(file, line), "binary data (a NUL byte), not a YAML text file")
+            raise YamlError(Where(file, line), "binary data, not a YAML text file (a NUL byte)")
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -207,7 +207,28 @@ def read_yaml_text(text: str | bytes, file: str) -> Any:
         loader.dispose()
     if node is None:
         raise YamlError(Where(file), "file is empty")
+    if _expanded_size(node, {}) > MAX_NODES:
+        # aliases share nodes: sizes are memoised, so a bomb is measured without expanding it
+        raise YamlError(
+            Where(file, node.start_mark.line + 1),
+            f"document expands to more than {MAX_NODES:,} values once its aliases (*name) "
+            "are expanded (alias bomb?); write the values out instead of repeating aliases",
+        )
     return _Builder(file).build(node)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Values ``node`` stands for once every alias in it is expanded."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(n, memo) for n in node.value)
+    memo[id(node)] = size
+    return size
 
 
 def read_yaml_file(path: Path) -> Any:
