@@ -123,8 +123,9 @@ def run(
 ) -> None:
     """Run a scenario end to end: timeline, summary, and output files.
 
-    The output directory must be new or hold no earlier output, unless --force is given (then
-    the earlier run's files are removed first, so no stale plot is left beside new data)."""
+    The earlier output in the default directory (out/SCENARIO) is removed first, so no stale plot
+    is left beside new data; a directory given with --out must be new or hold no earlier output,
+    unless --force is given."""
     from corridors.analysis.export import RunDirError, prepare_run_dir, write_run
     from corridors.analysis.run import run_scenario
 
@@ -133,7 +134,8 @@ def run(
         label = spec._provenance.name if spec._provenance else Path(scenario).stem
         if variant:
             label += "+" + "+".join(variant)
-        out = out or Path("out") / label
+        if out is None:  # the default directory is the command's own: emptied, never refused
+            out, force = Path("out") / label, True
         prepare_run_dir(out, force)
         result = run_scenario(spec, seed=seed, days=days)
     except ScenarioError as exc:
