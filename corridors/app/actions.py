@@ -19,8 +19,9 @@ from pydantic import BaseModel
 
 from corridors.scenarios import schema
 
-BASE_FIELDS = frozenset({"date", "name", "actor", "reason", "sources", "action"})
-"""Fields every event has; the panel shows actor and reason separately."""
+BASE_FIELDS = frozenset({"date", "name", "actor", "reason", "sources", "source", "action"})
+"""Fields every event has; the panel shows actor and reason separately (an intervention is
+never the record, so it cites no source)."""
 
 STATE_FIELD_NAMES = frozenset(
     {
