@@ -993,22 +993,31 @@ class _Layer:
     note: str = ""
 
 
+class _FileStep:
+    """Applies one file of an ``extends:`` chain: the data read the first time, then a fresh
+    read (overrides change data in place, and attribution builds the layers again)."""
+
+    def __init__(self, file: Path, raw: LDict, first: bool) -> None:
+        self.file, self.raw, self.first = file, raw, first
+
+    def __call__(self, data: Any) -> Any:
+        fresh, self.raw = (
+            (self.raw, None) if self.raw is not None else (read_mapping(self.file), None)
+        )
+        return fresh if self.first else merge(data, fresh)
+
+
 def _file_layers(path: Path) -> list[_Layer]:
-    chain = _extends_chain(path)
     layers = []
-    for i, (file, raw, reached_by) in enumerate(chain):
+    for i, (file, raw, reached_by) in enumerate(_extends_chain(path)):
         note = f"reached through 'extends:' at {reached_by}" if reached_by else ""
-
-        def apply(data: Any, file: Path = file, first: bool = i == 0, raw: LDict = raw) -> Any:
-            # later calls re-read the file: overrides change data in place
-            fresh = raw if apply.calls == 0 else read_mapping(file)
-            apply.calls += 1
-            return fresh if first else merge(data, fresh)
-
-        apply.calls = 0
         layers.append(
             _Layer(
-                f"the changes in {file} make", Where(str(file)), frozenset({str(file)}), apply, note
+                f"the changes in {file} make",
+                Where(str(file)),
+                frozenset({str(file)}),
+                _FileStep(file, raw, first=i == 0),
+                note,
             )
         )
     return layers
