@@ -145,6 +145,12 @@ def test_one_duplicate_code_is_one_message_whatever_the_events(tmp_path):
     assert problem.message.startswith("duplicate code 'BET'")
 
 
+def test_a_duplicate_a_set_option_makes_is_blamed_on_the_option(base):
+    problem = one_problem(with_set, base, "states.ALP.code=BET")  # Alpha is listed first
+    assert problem.where.file == "--set states.ALP.code"
+    assert problem.path == "states[0].code" and "duplicate code 'BET'" in problem.message
+
+
 def test_one_unknown_state_is_one_message(tmp_path):
     text = BASE.replace("a: Gamma, b: Alpha", "a: Gamma, b: Alphaa")
     problem = one_problem(load_scenario, write(tmp_path, "unk.yaml", text))

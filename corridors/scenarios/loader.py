@@ -619,9 +619,14 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         for i, item in enumerate(items):
             value = getattr(item, key)
             if value in seen:
+                # blame the one a --set option changed, when it is the earlier of the two
+                first, second = seen[value], i
+                origin = where_of(data, (section, first, key))
+                if origin is not None and origin.file.startswith("--set"):
+                    first, second = second, first
                 add(
-                    (section, i, key),
-                    f"duplicate {key} {show_value(value)} (also {section}[{seen[value]}])",
+                    (section, second, key),
+                    f"duplicate {key} {show_value(value)} (also {section}[{first}])",
                 )
             seen.setdefault(value, i)
     seen_events: dict[str, int] = {}
