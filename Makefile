@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SEED ?= 1
 OUT ?= out/lachin-2023
 
-.PHONY: run test app assets lint clean venv bench
+.PHONY: run test app assets lint clean venv bench golden scorecards
 
 # Find a working Python >= 3.12: $(PYTHON), python3.13, python3.12, python3, then pyenv's versions.
 define find_python
@@ -56,6 +56,16 @@ app: $(STAMP) assets
 # Benchmarks (under 10 minutes on the 2-core development machine); writes docs/benchmarks.md.
 bench: $(STAMP) assets
 	$(VPY) benchmarks/run.py
+
+# Golden outputs (tests/golden/): refresh deliberately, after a change meant to move the numbers,
+# and say why in the commit.
+golden: $(STAMP)
+	$(VPY) -m corridors.analysis.golden --write tests/golden
+
+# Calibration scorecards of every built-in scenario with targets (docs/calibration/).
+SCORECARD_SEEDS ?= 50
+scorecards: $(STAMP)
+	$(VPY) scripts/scorecards.py --seeds $(SCORECARD_SEEDS) --out docs/calibration
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -501,6 +502,73 @@ def compare(
     out_console.print("Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True)
 
 
+def _scorecard_table(card: Any, title: str) -> Table:
+    table = Table(title=title)
+    for column in (
+        "target",
+        "role",
+        "record",
+        "tolerance",
+        "coverage (needed)",
+        "misses (never)",
+        "model median",
+        "90% band",
+        "result",
+    ):
+        table.add_column(column)
+    for row in card.to_dict("records"):
+        counted = row["role"] == "check"
+        style = ("green" if row["result"] == "pass" else "bold red") if counted else "dim"
+        record = f"{row['record']}" + (
+            f" ({row['date']})" if row["date"] and row["record"] != row["date"] else ""
+        )
+        table.add_row(
+            escape(row["target"]),
+            escape(row["role"]),
+            escape(record),
+            escape(row["tolerance"]),
+            f"{row['coverage']:.0%} ({row['needed']:.0%})",
+            f"{row['misses']} ({row['never']})",
+            escape(row["model_median"]),
+            escape(f"{row['model_5%']} – {row['model_95%']}"),
+            f"[{style}]{row['result']}[/]",
+        )
+    return table
+
+
+def _card_verdict(card: Any) -> int:
+    """Print what the card says and return the exit code: 0 only when every check passes."""
+    checks = card[card.role == "check"]
+    missed = checks[checks.result != "pass"]
+    fits = card[card.role == "fit"]
+    built = card[card.role == "construction"]
+    out_console.print(
+        f"checks: {len(checks) - len(missed)} of {len(checks)} pass; fitted (in sample, not "
+        f"evidence): {int((fits.result == 'pass').sum())} of {len(fits)} pass; by construction "
+        f"(not counted): {len(built)}",
+        markup=False,
+    )
+    if not len(checks):
+        err_console.print("no check targets: nothing here is evidence", markup=False)
+        return 1
+    if len(missed):
+        err_console.print(
+            f"{len(missed)} of {len(checks)} checks missed: " + ", ".join(missed.target),
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+def _progress_printer(label: str) -> Callable[..., None]:
+    def show(done: int, total: int, *extra: float) -> None:
+        tail = f", best loss {extra[0]:.4g}" if extra else ""
+        err_console.print(f"{label}: {done}/{total}{tail}", markup=False, highlight=False)
+
+    return show
+
+
 @app.command()
 def calibrate(
     scenario: ScenarioArg,
@@ -512,35 +580,28 @@ def calibrate(
     out: Annotated[
         Path | None, typer.Option(help="Write the scorecard here as Markdown and CSV.")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
-    """Score a scenario against its historical targets: median and 90% band over N seeds.
+    """Score a scenario against its historical targets: coverage over N seeds, by role.
 
-    Exits 0 when every target passes, 1 when any misses, 2 for bad input."""
+    A target passes when at least its `coverage` share of seeds (default 0.8) falls within its
+    tolerance. Fit targets (parameters were tuned to them) and construction targets (an input
+    sets them) are shown but not counted. Exits 0 only when every check passes, 1 when any
+    check misses or there is none, 2 for bad input."""
     from corridors.analysis.calibration import calibrate as run_calibration
     from corridors.analysis.calibration import write_scorecard
 
     try:
         spec, _, card = run_calibration(
-            scenario, seeds=seeds, variants=variant or (), workers=workers
+            scenario,
+            seeds=seeds,
+            variants=variant or (),
+            workers=workers,
+            progress=None if quiet else _progress_printer("seeds"),
         )
     except ScenarioError as exc:
         raise _fail(exc) from None
-    table = Table(title=f"Calibration: {spec.meta.title} ({seeds} seeds)")
-    for column in ("target", "record", "tolerance", "model median", "90% band", "result", "source"):
-        table.add_column(column)
-    for row in card.itertuples(index=False):
-        style = "green" if row.result == "pass" else "bold red"
-        record = f"{row.record}" + (f" ({row.date})" if row.date and row.record != row.date else "")
-        table.add_row(
-            escape(row.target),
-            escape(record),
-            escape(row.tolerance),
-            escape(row.model_median),
-            escape(f"{row[6]} – {row[7]}"),
-            f"[{style}]{row.result}[/]",
-            escape(row.source),
-        )
-    out_console.print(table)
+    out_console.print(_scorecard_table(card, f"Calibration: {spec.meta.title} ({seeds} seeds)"))
     if out is not None:
         name = spec._provenance.name if spec._provenance else Path(scenario).stem
         if variant:
@@ -557,10 +618,92 @@ def calibrate(
         out_console.print(
             "Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True
         )
-    missed = int((card.result != "pass").sum())
-    if missed:
-        err_console.print(f"{missed} of {len(card)} targets missed", markup=False)
-        raise typer.Exit(1)
+    code = _card_verdict(card)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def fit(
+    scenario: ScenarioArg,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="PATH[=LOW:HIGH]",
+            help="Parameter to fit (repeatable); default: every parameter the fit targets "
+            "name. Without bounds, ±50% around the scenario's value.",
+        ),
+    ] = None,
+    variant: VariantOpt = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per evaluation (0 … N−1).")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="The optimiser's seed.")] = 0,
+    maxiter: Annotated[int, typer.Option(min=1, help="Generations of the optimiser.")] = 10,
+    popsize: Annotated[
+        int, typer.Option(min=2, help="Population per generation, times the parameters.")
+    ] = 6,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (default: 2).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the overlay here (default: fitted/<scenario>.yaml beside it)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Fit parameters to the scenario's `fit` targets only, write them as an overlay the
+    scenario then uses, and score the `check` targets out of sample.
+
+    Deterministic given --seed and --seeds. Exits 0 when the fit is written, 2 for bad input."""
+    from corridors.analysis.fit import fit as run_fit
+    from corridors.analysis.fit import write_overlay
+
+    command = "corridors fit " + " ".join(
+        [
+            scenario,
+            *(f"--param {p}" for p in param or []),
+            *(f"--variant {v}" for v in variant or []),
+            f"--seeds {seeds}",
+            f"--seed {seed}",
+            f"--maxiter {maxiter}",
+            f"--popsize {popsize}",
+        ]
+    )
+    try:
+        result = run_fit(
+            scenario,
+            params=param or (),
+            seeds=seeds,
+            seed=seed,
+            maxiter=maxiter,
+            popsize=popsize,
+            workers=workers,
+            variants=variant or (),
+            progress=None if quiet else _progress_printer("generation"),
+            command=command,
+        )
+        path = write_overlay(result, out)
+    except ScenarioError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Fitted to {', '.join(result.targets)} (loss {result.loss:.4g})")
+    for column in ("parameter", "was", "fitted", "bounds"):
+        table.add_column(column)
+    for spec in result.params:
+        table.add_row(
+            escape(spec.path),
+            f"{spec.start:.6g}",
+            f"{result.values[spec.path]:.6g}",
+            f"{spec.low:g} … {spec.high:g}",
+        )
+    out_console.print(table)
+    out_console.print(
+        _scorecard_table(
+            result.card, f"With the fitted values ({seeds} seeds; checks out of sample)"
+        )
+    )
+    _card_verdict(result.card)
+    out_console.print(f"Wrote {escape(str(path))}", soft_wrap=True)
 
 
 def main() -> None:

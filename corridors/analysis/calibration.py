@@ -1,17 +1,24 @@
-"""Calibration scorecard: how close the model comes to a scenario's historical targets.
+"""Calibration scorecard: how often the model lands near a scenario's historical targets.
 
-Each target names a metric, the value from the record (or, for a ``*_date`` metric, the date) and
-a tolerance. The scenario is run on N seeds; the scorecard gives the model's median and 90% band
-(5th–95th percentile) per target, and *pass* when the median is within the tolerance.
+Each target has a *role*: ``fit`` (parameters were tuned to it: a pass shows they can be),
+``check`` (nothing was tuned to it: a pass is evidence) or ``construction`` (an input sets it
+directly: reported, never counted). The scenario runs on N seeds; per target the scorecard gives
+the *coverage* — the share of seeds within tolerance — beside the median and the 90% band
+(5th–95th percentile), and the target passes when the coverage reaches its ``coverage``
+(default 0.8). A dated event that does not happen in a seed is a miss in that seed.
 
-Metrics:
+Metrics (what one run yields):
 
-- a summary key (``days_of_fighting``, ``arms_share.Azerbaijan.Israel``);
-- a summary key ending in ``_date``: compared with the target's ``date``, in days; a run in
-  which the date never comes counts as later than any date;
-- ``series:VARIABLE`` (a model series) or ``series:ENTITY:VARIABLE``, read on the target's date
-  (several variables may be added with ``+``: ``series:Nagorno-Karabakh:received_food_t+
-  received_medicine_t``).
+- a summary key (``days_of_fighting``, ``arms_share.Azerbaijan.Israel``); a key ending in
+  ``_date`` is compared in days with the target's ``date``;
+- ``series:VARIABLE`` (a model series) or ``series:ENTITY:VARIABLE`` (``+`` adds variables),
+  read at the end of ``date``, summed over the days of a ``window`` (start … end, both
+  included), or — with ``reaches: X`` — the first day by whose end it reaches X (a date metric);
+- ``per: series:…``: the metric divided by another series read the same way (a share over the
+  same day or window);
+- ``event:KIND`` or ``event:KIND:SUBJECT``: the first day the event log has such an entry;
+- ``points:``: a trajectory, the metric read on several dates; each point is scored as its own
+  target (``name@date``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import multiprocessing as mp
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,63 +41,163 @@ from corridors.scenarios.schema import Target
 NEVER = math.inf
 """Days late of an event that did not happen within the run."""
 
+ROLES = ("check", "fit", "construction")
+ONE_DAY = dt.timedelta(days=1)
+
 
 @dataclass(frozen=True)
-class MetricValue:
-    """One run's value of one target's metric (days from the target date for date metrics)."""
+class RunOutputs:
+    """What a metric may read from one run."""
 
-    target: str
-    value: float
+    summary: dict[str, Any]
+    series: pd.DataFrame
+    events: pd.DataFrame
 
 
-def _is_date_metric(target: Target) -> bool:
-    return target.metric.endswith("_date")
+def scored_targets(scenario: Scenario) -> list[Target]:
+    """The targets as scored: a trajectory becomes one target per point (``name@date``)."""
+    out: list[Target] = []
+    for target in scenario.targets:
+        if not target.points:
+            out.append(target)
+            continue
+        for point in target.points:
+            out.append(
+                target.model_copy(
+                    update={
+                        "name": f"{target.name}@{point.date.isoformat()}",
+                        "date": point.date,
+                        "value": point.value,
+                        "tolerance": target.tolerance
+                        if point.tolerance is None
+                        else point.tolerance,
+                        "source": point.source or target.source,
+                        "points": [],
+                    }
+                )
+            )
+    return out
+
+
+def _series_parts(metric: str) -> tuple[str, list[str]] | None:
+    parts = metric.split(":")
+    if parts[0] != "series" or len(parts) not in (2, 3) or not parts[-1]:
+        return None
+    return (parts[1] if len(parts) == 3 else "model"), parts[-1].split("+")
 
 
 def check_targets(scenario: Scenario) -> None:
     """Refuse targets the scorecard cannot evaluate, before running anything."""
     problems = []
+    names = [t.name for t in scenario.targets]
     for i, target in enumerate(scenario.targets):
         where = f"targets[{i}] ({target.name})"
-        if _is_date_metric(target) and target.date is None:
-            problems.append(Problem(None, where, f"'{target.metric}' is a date: give 'date'"))
-        if target.metric.startswith("series:"):
-            parts = target.metric.split(":")
-            if len(parts) not in (2, 3) or not parts[-1]:
-                problems.append(
-                    Problem(None, where, "write series:VARIABLE or series:ENTITY:VARIABLE")
-                )
-            if target.date is None:
-                problems.append(Problem(None, where, "a series metric needs a 'date' to read"))
+
+        def bad(message: str, where: str = where) -> None:
+            problems.append(Problem(None, where, message))
+
+        if names.count(target.name) > 1:
+            bad("two targets share this name: rename one")
+        series = target.metric.startswith("series:")
+        if series and _series_parts(target.metric) is None:
+            bad("write series:VARIABLE or series:ENTITY:VARIABLE (add variables with +)")
+        if target.metric.startswith("event:") and len(target.metric.split(":")) not in (2, 3):
+            bad("write event:KIND or event:KIND:SUBJECT")
+        if target.per is not None and (not series or _series_parts(target.per) is None):
+            bad("'per' divides one series by another: write per: series:[ENTITY:]VARIABLE")
+        if target.reaches is not None and not series:
+            bad("'reaches' finds the first day a series reaches a value: use a series metric")
+        if target.window is not None and not series:
+            bad("a 'window' sums a series over days: use a series metric")
+        dated = target.points or target.date is not None
+        if target.is_date_metric() and not dated:
+            bad(f"'{target.metric}' is a date: give the record's 'date'")
+        if series and not (dated or target.window is not None):
+            bad("a series metric needs a 'date' to read, a 'window' to sum or 'points'")
+        if not target.points and not target.is_date_metric() and target.value is None:
+            bad("give the record's 'value'")
+        for p in target.points:
+            if target.window is not None or target.reaches is not None:
+                bad("a trajectory reads a series on its points' dates: drop window/reaches")
+                break
+            if not series:
+                bad("a trajectory ('points') reads a series: use a series metric")
+                break
+            del p
     if problems:
         raise ScenarioError(problems)
 
 
-def measure(target: Target, summary: dict[str, Any], series: pd.DataFrame) -> float:
-    """This run's value of the target's metric (NaN when the run does not have it)."""
+def _read_series(spec: str, target: Target, series: pd.DataFrame) -> float | tuple[Any, ...]:
+    parsed = _series_parts(spec)
+    assert parsed is not None
+    entity, variables = parsed
+    rows = series[(series.entity == entity) & series.variable.isin(variables)]
+    if rows.empty:
+        return math.nan
+    by_day = rows.groupby("date", sort=True).value.sum()
+    # a series row is labelled with the day it opens on: the first row is the start, before any
+    # step, and the row of day D holds what day D−1 did. Targets speak of what happened on or
+    # by the end of a day, so each value belongs to the day before its label.
+    by_day.index = [d - ONE_DAY for d in by_day.index]
+    by_day = by_day.iloc[1:]
+    if by_day.empty:
+        return math.nan
+    if target.window is not None:
+        days = by_day[(by_day.index >= target.window.start) & (by_day.index <= target.window.end)]
+        return float(days.sum()) if not days.empty else math.nan
+    if target.reaches is not None:
+        return ("reaches", by_day)
+    assert target.date is not None
+    if target.date > by_day.index[-1]:
+        return math.nan  # the run ended before the date: no reading, a miss
+    before = by_day[by_day.index <= target.date]
+    return float(before.iloc[-1]) if not before.empty else math.nan
+
+
+def measure(target: Target, run: RunOutputs) -> float:
+    """This run's value of the target's metric (days from ``date`` for a date metric; NEVER
+    when the dated thing did not happen; NaN when the run does not have the metric)."""
     metric = target.metric
     if metric.startswith("series:"):
-        parts = metric.split(":")
-        entity = parts[1] if len(parts) == 3 else "model"
-        variables = parts[-1].split("+")
-        rows = series[(series.entity == entity) & series.variable.isin(variables)]
-        if rows.empty:
-            return math.nan
+        value = _read_series(metric, target, run.series)
+        if isinstance(value, tuple):  # first day the series reaches target.reaches
+            by_day = value[1]
+            assert target.date is not None and target.reaches is not None
+            hit = by_day[by_day >= target.reaches - 1e-9]
+            if hit.empty:
+                return NEVER
+            return float((hit.index[0] - target.date).days)
+        if target.per is not None and not math.isnan(value):
+            denominator = _read_series(target.per, target, run.series)
+            assert not isinstance(denominator, tuple)
+            return value / denominator if denominator else math.nan
+        return value
+    if metric.startswith("event:"):
         assert target.date is not None
-        day = rows[rows.date <= target.date]
-        if day.empty:
-            return math.nan
-        last = day[day.date == day.date.max()]
-        return float(last.value.sum())
-    value = summary.get(metric)
-    if _is_date_metric(target):
+        parts = metric.split(":")
+        events = run.events
+        if events.empty:
+            return NEVER
+        hit = events[events.kind == parts[1]]
+        if len(parts) == 3:
+            hit = hit[hit.subject == parts[2]]
+        if hit.empty:
+            return NEVER
+        return float((min(hit.date) - target.date).days)
+    value = run.summary.get(metric)
+    if metric.endswith("_date"):
         assert target.date is not None
         if value is None:
-            return NEVER if metric in summary else math.nan
+            return NEVER if metric in run.summary else math.nan
         return float((dt.date.fromisoformat(str(value)) - target.date).days)
     if value is None:
         return math.nan
     return float(value)
+
+
+def measure_all(scenario: Scenario, run: RunOutputs) -> dict[str, float]:
+    return {t.name: measure(t, run) for t in scored_targets(scenario)}
 
 
 def _run_one(args: tuple[Scenario, int]) -> tuple[int, dict[str, float]]:
@@ -98,15 +205,24 @@ def _run_one(args: tuple[Scenario, int]) -> tuple[int, dict[str, float]]:
 
     scenario, seed = args
     result = run_scenario(scenario, seed=seed, record_flows=False)
-    return seed, {t.name: measure(t, result.summary, result.series) for t in scenario.targets}
+    return seed, measure_all(scenario, RunOutputs(result.summary, result.series, result.events))
 
 
-def run_seeds(scenario: Scenario, seeds: Sequence[int], workers: int | None = None) -> pd.DataFrame:
-    """Each target's metric on each seed: one row per seed, one column per target."""
+def run_seeds(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Each scored target's metric on each seed: one row per seed, one column per target."""
     jobs = [(scenario, seed) for seed in seeds]
     workers = workers if workers is not None else min(len(jobs), 2)
+    rows: list[tuple[int, dict[str, float]]] = []
     if workers <= 1:
-        rows = [_run_one(job) for job in jobs]
+        for job in jobs:
+            rows.append(_run_one(job))
+            if progress:
+                progress(len(rows), len(jobs))
     else:
         # fork is unsafe once native or Python threads run (Arrow, BLAS, an app): forkserver,
         # which loads the model once, where the platform has it
@@ -115,8 +231,14 @@ def run_seeds(scenario: Scenario, seeds: Sequence[int], workers: int | None = No
         if "forkserver" in methods:
             context.set_forkserver_preload(["corridors.analysis.run"])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            rows = list(pool.map(_run_one, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+            chunk = max(1, len(jobs) // (4 * workers))
+            for row in pool.map(_run_one, jobs, chunksize=chunk):
+                rows.append(row)
+                if progress:
+                    progress(len(rows), len(jobs))
+    columns = [t.name for t in scored_targets(scenario)]
     frame = pd.DataFrame([values for _, values in rows], index=[s for s, _ in rows])
+    frame = frame.reindex(columns=columns)
     frame.index.name = "seed"
     return frame.sort_index()
 
@@ -128,7 +250,7 @@ def _num(value: float) -> str:
 def _fmt(target: Target, value: float) -> str:
     if math.isnan(value):
         return "n/a"
-    if _is_date_metric(target):
+    if target.is_date_metric():
         if value == NEVER:
             return "never"
         assert target.date is not None
@@ -136,43 +258,79 @@ def _fmt(target: Target, value: float) -> str:
     return _num(value)
 
 
+def within(target: Target, values: np.ndarray) -> np.ndarray:
+    """Which seeds fall within the target's tolerance (a missing or never-dated value: no)."""
+    expected = target.expected()
+    slack = 1e-9 * max(1.0, abs(expected))  # 1.0 − 0.94 is 0.0600000001
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(values - expected) <= target.tolerance + slack
+    return ok & np.isfinite(values)
+
+
 def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
-    """Median, 90% band and pass/miss per target."""
+    """Per scored target: role, coverage (share of seeds within tolerance), median, 90% band,
+    misses (seeds outside tolerance, of which ``never`` did not happen) and pass/miss."""
     rows = []
-    for target in scenario.targets:
-        data = values[target.name].to_numpy(dtype=float) if target.name in values else np.array([])
-        data = data[~np.isnan(data)]
-        if data.size:
-            median = float(np.quantile(data, 0.5, method="inverted_cdf"))
-            low = float(np.quantile(data, 0.05, method="inverted_cdf"))
-            high = float(np.quantile(data, 0.95, method="inverted_cdf"))
+    for target in scored_targets(scenario):
+        data = (
+            values[target.name].to_numpy(dtype=float)
+            if target.name in values
+            else np.full(len(values), math.nan)
+        )
+        hits = within(target, data)
+        seeds = int(data.size)
+        coverage = float(hits.mean()) if seeds else 0.0
+        never = int(np.sum(data == NEVER))
+        present = data[~np.isnan(data)]
+        if present.size:
+            median, low, high = (
+                float(np.quantile(present, q, method="inverted_cdf")) for q in (0.5, 0.05, 0.95)
+            )
         else:
             median = low = high = math.nan
-        if _is_date_metric(target):
-            expected = target.date.isoformat() if target.date else ""
-            ok = not math.isnan(median) and abs(median) <= target.tolerance
+        if target.is_date_metric():
+            assert target.date is not None
+            expected = target.date + dt.timedelta(days=round(target.expected()))
+            record = expected.isoformat()
             tolerance = f"± {target.tolerance:g} days"
         else:
-            expected = _num(target.value)
-            slack = 1e-9 * max(1.0, abs(target.value))  # 1.0 − 0.94 is 0.0600000001
-            ok = not math.isnan(median) and abs(median - target.value) <= target.tolerance + slack
+            record = _num(target.expected())
             tolerance = f"± {_num(target.tolerance)}"
+        ok = seeds > 0 and coverage >= target.coverage - 1e-12
+        if target.window is not None:
+            when = f"{target.window.start} … {target.window.end}"
+        else:
+            when = target.date.isoformat() if target.date else ""
         rows.append(
             {
                 "target": target.name,
-                "metric": target.metric,
-                "date": target.date.isoformat() if target.date else "",
-                "record": expected,
+                "role": target.role,
+                "metric": target.metric + (f" / {target.per}" if target.per else ""),
+                "date": when,
+                "record": record,
                 "tolerance": tolerance,
+                "coverage": round(coverage, 4),
+                "needed": target.coverage,
                 "model_median": _fmt(target, median),
                 "model_5%": _fmt(target, low),
                 "model_95%": _fmt(target, high),
-                "runs": int(data.size),
+                "runs": seeds,
+                "misses": int(seeds - hits.sum()),
+                "never": never,
                 "result": "pass" if ok else "miss",
+                "fitted": ", ".join(target.fitted),
+                "set_by": ", ".join(target.set_by),
                 "source": target.source,
+                "note": target.note,
             }
         )
     return pd.DataFrame(rows)
+
+
+def checks_pass(card: pd.DataFrame) -> bool:
+    """True when every ``check`` target passes (fit and construction targets do not count)."""
+    checks = card[card.role == "check"]
+    return bool((checks.result == "pass").all())
 
 
 def calibrate(
@@ -180,41 +338,114 @@ def calibrate(
     seeds: int = 50,
     variants: Sequence[str] = (),
     workers: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Scenario, pd.DataFrame, pd.DataFrame]:
     """Run ``seeds`` seeds (0 … seeds−1) and score the scenario's targets.
 
     Returns the scenario, the per-seed values and the scorecard.
     """
-    sc = load_scenario(scenario, variants=variants)
+    sc = load_scenario(scenario, variants=variants, overrides=overrides)
     if not sc.targets:
         raise ScenarioError([Problem(None, "targets", "the scenario has no targets to score")])
     check_targets(sc)
-    values = run_seeds(sc, range(seeds), workers=workers)
+    values = run_seeds(sc, range(seeds), workers=workers, progress=progress)
     return sc, values, scorecard(sc, values)
 
 
+_ROLE_HEADINGS = {
+    "check": (
+        "Checks (nothing was fitted to these)",
+        "These are the evidence: no parameter was tuned to them.",
+    ),
+    "fit": (
+        "Fitted targets (in sample)",
+        "Parameters were tuned to these; a pass shows only that the tuned values can reproduce "
+        "them, not that the model explains them.",
+    ),
+    "construction": (
+        "By construction (not counted)",
+        "An input sets these directly; they test the bookkeeping, not the model.",
+    ),
+}
+
+
 def scorecard_markdown(scenario: Scenario, card: pd.DataFrame, command: str, seeds: int) -> str:
-    passed = int((card.result == "pass").sum())
+    checks = card[card.role == "check"]
+    passed = int((checks.result == "pass").sum())
     lines = [
         f"# Calibration: {scenario.meta.title}",
         "",
-        f"Made with `{command}` ({seeds} seeds; median and 5–95% band of the runs; a target "
-        "passes when the median is within its tolerance).",
+        f"Made with `{command}` ({seeds} seeds). A target passes when at least its *needed* "
+        "share of seeds falls within its tolerance (*coverage*); a dated event that does not "
+        "happen in a seed is a miss there. The median and the 5–95% band describe the seeds.",
         "",
-        f"**{passed} of {len(card)} targets pass.**",
+        f"**Checks: {passed} of {len(checks)} pass.** "
+        + (
+            "Every check passes."
+            if len(checks) and passed == len(checks)
+            else "No check target: nothing here is evidence."
+            if not len(checks)
+            else "Some checks miss."
+        ),
         "",
-        "| target | metric | date | record | tolerance | model median | 90% band | result "
-        "| source |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for row in card.itertuples(index=False):
-        band = f"{row[6]} – {row[7]}"
-        lines.append(
-            f"| {row.target} | `{row.metric}` | {row.date} | {row.record} | {row.tolerance} "
-            f"| {row.model_median} | {band} | **{row.result}** | {row.source} |"
-        )
-    lines.append("")
+    fitted = _fitted_provenance(scenario)
+    if fitted:
+        lines += [fitted, ""]
+    for role in ROLES:
+        part = card[card.role == role]
+        if part.empty:
+            continue
+        heading, text = _ROLE_HEADINGS[role]
+        extra = {"fit": " fitted |", "construction": " set by |"}.get(role, "")
+        lines += [
+            f"## {heading}",
+            "",
+            text,
+            "",
+            "| target | metric | date | record | tolerance | coverage (needed) | misses (never) "
+            f"| model median | 90% band | result |{extra} source |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            + (" --- |" if extra else "")
+            + " --- |",
+        ]
+        for row in part.to_dict("records"):
+            cells = [
+                row["target"],
+                f"`{row['metric']}`",
+                row["date"],
+                row["record"],
+                row["tolerance"],
+                f"{row['coverage']:.0%} ({row['needed']:.0%})",
+                f"{row['misses']} ({row['never']})",
+                row["model_median"],
+                f"{row['model_5%']} – {row['model_95%']}",
+                f"**{row['result']}**",
+            ]
+            if role == "fit":
+                cells.append(f"`{row['fitted']}`")
+            if role == "construction":
+                cells.append(f"`{row['set_by']}`")
+            cells.append(row["source"])
+            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+        lines.append("")
+        notes = {r["target"].split("@")[0]: r["note"] for r in part.to_dict("records")}
+        notes = {name: note for name, note in notes.items() if isinstance(note, str) and note}
+        if notes:
+            lines += [f"- *{name}*: {note}" for name, note in notes.items()]
+            lines.append("")
     return "\n".join(lines)
+
+
+def _fitted_provenance(scenario: Scenario) -> str:
+    prov = getattr(scenario, "_provenance", None)
+    overlay = getattr(prov, "fitted", None) if prov else None
+    if not overlay:
+        return ""
+    from corridors.analysis.fit import describe_overlay
+
+    return describe_overlay(Path(overlay))
 
 
 def write_scorecard(

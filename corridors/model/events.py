@@ -7,6 +7,8 @@ and writes to the event log why it happened. Scheduled events fire at the start 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,91 @@ class EventSchedule:
 
     def due(self, day: int) -> list[Any]:
         return self.by_day.get(day, [])
+
+
+def _season_dates(season: schema.Season, start: dt.date, end: dt.date) -> list[tuple]:
+    """(opens, closes) date pairs of a yearly season overlapping start … end."""
+    out = []
+    for year in range(start.year - 1, end.year + 1):
+        opens = _month_day(season.opens, year)
+        closes = _month_day(season.closes, year if season.closes > season.opens else year + 1)
+        if opens <= end and closes > start:
+            out.append((opens, closes))
+    return out
+
+
+def _month_day(text: str, year: int) -> dt.date:
+    month, day = int(text[:2]), int(text[3:])
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        day = 28
+    return dt.date(year, month, day)
+
+
+def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list[Any]:
+    """Open and close events for links that run only in seasons, between start and end.
+
+    A link with seasons starts closed unless the first day falls in one; on each season's first
+    day it opens (at the season's capacity, if it has one) and on its closing day it closes."""
+    events: list[Any] = []
+    for link in spec.links:
+        if not link.seasons:
+            continue
+        windows = [
+            (w, season) for season in link.seasons for w in _season_dates(season, start, end)
+        ]
+        open_at_start = any(a <= start < b for (a, b), _ in windows)
+        if not open_at_start:
+            events.append(
+                schema.CloseLink(
+                    action="close_link", link=link.name, date=start, reason="out of season"
+                )
+            )
+        for (opens, closes), season in sorted(windows, key=lambda item: item[0]):
+            if opens > start:
+                if season.capacity_t_per_day is not None:
+                    events.append(
+                        schema.SetParameter(
+                            action="set_parameter",
+                            path=f"links.{link.name}.capacity_t_per_day",
+                            value=season.capacity_t_per_day,
+                            date=opens,
+                            reason="seasonal capacity",
+                            source=season.source,
+                        )
+                    )
+                events.append(
+                    schema.OpenLink(
+                        action="open_link",
+                        link=link.name,
+                        date=opens,
+                        reason=f"season opens ({season.opens})",
+                        source=season.source,
+                    )
+                )
+            elif season.capacity_t_per_day is not None and opens <= start < closes:
+                events.append(
+                    schema.SetParameter(
+                        action="set_parameter",
+                        path=f"links.{link.name}.capacity_t_per_day",
+                        value=season.capacity_t_per_day,
+                        date=start,
+                        reason="seasonal capacity",
+                        source=season.source,
+                    )
+                )
+            if closes <= end:
+                events.append(
+                    schema.CloseLink(
+                        action="close_link",
+                        link=link.name,
+                        date=closes,
+                        reason=f"season closes ({season.closes})",
+                        source=season.source,
+                    )
+                )
+    # on a day one season closes and the next opens, close first
+    order = {"close_link": 0, "set_parameter": 1, "open_link": 2}
+    return sorted(events, key=lambda ev: (ev.date, order[ev.action]))
 
 
 def _by(event: Any) -> str:

@@ -82,6 +82,8 @@ class Provenance:
     file: str
     variants: list[str] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
+    fitted: str | None = None
+    """The fitted-parameter overlay applied (``fitted/<stem>.yaml`` beside the file), if any."""
 
 
 # ---------------------------------------------------------------------------- finding files
@@ -739,6 +741,18 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         message = _metric_problem(sc, tg.metric)
         if message is not None:
             add(("targets", i, "metric"), message)
+        last = end - dt.timedelta(days=1)
+        if tg.window is not None and not start <= tg.window.start <= tg.window.end <= last:
+            add(
+                ("targets", i, "window"),
+                f"{tg.window.start} … {tg.window.end} is not within the simulated days ({start} "
+                f"to {last}): a sum over days the run does not have would be short",
+            )
+        for j, point in enumerate(tg.points):
+            # a point after the end is allowed: it reads nothing, a visible miss, until the
+            # calendar reaches it
+            if point.date < start:
+                add(("targets", i, "points", j, "date"), f"{point.date} is before the start")
 
     if not problems:
         problems += _route_problems(sc, data)
@@ -1103,19 +1117,55 @@ def _attribute(final: ScenarioError, layers: Sequence[_Layer], file: str) -> Sce
     return type(final)(kept)
 
 
+def fitted_overlay_path(scenario_file: Path) -> Path:
+    """Where ``corridors fit`` writes, and the loader reads, a scenario's fitted values."""
+    return scenario_file.parent / "fitted" / f"{scenario_file.stem}.yaml"
+
+
+def read_fitted_overlay(path: Path) -> schema.FittedOverlay:
+    """A validated fitted-parameter overlay (raises :class:`ScenarioError`)."""
+    data = read_mapping(path)
+    try:
+        return schema.FittedOverlay.model_validate(to_plain(data))
+    except ValidationError as exc:
+        raise ScenarioError(_problems_from_validation(exc, data)) from None
+
+
+def _apply_fitted(data: LDict, path: Path) -> str | None:
+    overlay_path = fitted_overlay_path(path)
+    if not overlay_path.is_file():
+        return None
+    overlay = read_fitted_overlay(overlay_path)
+    for key, fitted in overlay.parameters.items():
+        try:
+            apply_override(data, override_key(key), fitted.value)
+        except ScenarioError as exc:
+            raise ScenarioError(
+                [
+                    Problem(Where(str(overlay_path)), f"parameters.{key}", p.message)
+                    for p in exc.problems
+                ]
+            ) from None
+    return str(overlay_path)
+
+
 def load_scenario(
     name_or_path: str | Path | Scenario,
     variants: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
+    fitted: bool = True,
 ) -> Scenario:
     """A validated scenario from a built-in name or a file, with variants and overrides applied.
 
     ``overrides`` maps dotted paths (``links.lachin.status``) — or keyword-style names
     (``links__lachin__status``, a bare parameter name) — to values; they are validated like the
     file. Raises :class:`ScenarioError`; a problem that an overlay, variant or override brings
-    into another file's lines is reported once, against the overlay, variant or option.
+    into another file's lines is reported once, against the overlay, variant or option. A
+    fitted-parameter overlay written by ``corridors fit`` (``fitted/<stem>.yaml`` beside the
+    file) is applied before variants unless ``fitted=False``.
     """
     overrides = dict(overrides or {})
+    applied: str | None = None
     if isinstance(name_or_path, Scenario):
         if not variants and not overrides:
             return name_or_path
@@ -1123,6 +1173,7 @@ def load_scenario(
         prov = getattr(name_or_path, "_provenance", None)
         base_name = prov.name if prov else "<scenario>"
         file = prov.file if prov else "<scenario>"
+        applied = prov.fitted if prov else None
         layers = [
             _Layer(
                 "the scenario makes",
@@ -1136,6 +1187,22 @@ def load_scenario(
         layers = _file_layers(path)
         base_name = str(name_or_path) if str(name_or_path) in builtin_names() else path.stem
         file = str(path)
+        overlay_path = fitted_overlay_path(path)
+        if fitted and overlay_path.is_file():
+            applied = str(overlay_path)
+
+            def fit_step(data: Any, path: Path = path) -> Any:
+                _apply_fitted(data, path)
+                return data
+
+            layers.append(
+                _Layer(
+                    f"the fitted values in {overlay_path} make",
+                    Where(applied),
+                    frozenset({applied}),
+                    fit_step,
+                )
+            )
     for variant in variants:
         vpath = resolve_variant_path(base_name, variant)
         layers.append(
@@ -1169,5 +1236,5 @@ def load_scenario(
         sc = validate_data(data, file)
     except ScenarioError as exc:
         raise _attribute(exc, layers, file) from None
-    sc._provenance = Provenance(base_name, file, list(variants), dict(overrides))
+    sc._provenance = Provenance(base_name, file, list(variants), dict(overrides), applied)
     return sc

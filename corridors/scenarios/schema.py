@@ -468,6 +468,32 @@ class LinkStatus(StrEnum):
     closed = "closed"
 
 
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+"""A day of the year, ``MM-DD``."""
+
+
+class Season(Strict):
+    """A yearly window in which a link can be used (an ice road in winter, a lake route between
+    freeze and thaw): it opens on ``opens`` and closes on ``closes`` (``MM-DD``, every year; a
+    season may run across the new year), at ``capacity_t_per_day`` when given."""
+
+    opens: MonthDay
+    closes: MonthDay
+    capacity_t_per_day: Quantity | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _real_days(self) -> Season:
+        for day in (self.opens, self.closes):
+            try:
+                dt.date(2000, int(day[:2]), int(day[3:]))  # a leap year: 02-29 is allowed
+            except ValueError:
+                raise ValueError(f"{day} is not a day of the year") from None
+        if self.opens == self.closes:
+            raise ValueError("a season opens and closes on the same day: drop it or widen it")
+        return self
+
+
 class Link(Sourced):
     """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
 
@@ -498,6 +524,11 @@ class Link(Sourced):
         False,
         description="Opening it changes borders in effect (an extraterritorial corridor): states "
         "that oppose border changes grow tense toward its endpoints.",
+    )
+    seasons: list[Season] = Field(
+        default_factory=list,
+        description="When given, the link is usable only in these yearly windows (it opens and "
+        "closes by dated events the event log shows).",
     )
 
     def people_per_day(self) -> float:
@@ -746,16 +777,139 @@ Event = Annotated[
 ]
 
 
+class TargetPoint(Strict):
+    """One dated value of a trajectory target (its tolerance defaults to the target's)."""
+
+    date: dt.date
+    value: float
+    tolerance: float | None = Field(None, ge=0)
+    source: str = ""
+
+
+class Window(Strict):
+    """Days ``start`` … ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError("a window's end comes before its start: swap them")
+        return self
+
+
+TargetRole = Literal["fit", "check", "construction"]
+
+
 class Target(Sourced):
-    """A dated historical checkpoint the model can be compared with."""
+    """A historical checkpoint the model can be compared with.
+
+    ``role`` says what a pass is worth: ``fit`` (parameters named in ``fitted`` were tuned to
+    it, so it shows only that they can be), ``check`` (nothing was tuned to it), or
+    ``construction`` (an input, named in ``set_by``, sets it directly; never counted as a check).
+    A target passes when at least ``coverage`` of the seeds fall within ``tolerance``.
+    """
 
     name: str
     description: str = ""
-    date: dt.date | None = None
-    metric: str = Field(description="Summary field or series name compared with the record.")
-    value: float
+    role: TargetRole = Field(
+        description="fit (parameters were tuned to it), check (nothing was) or construction "
+        "(an input sets it directly)."
+    )
+    fitted: list[str] = Field(
+        default_factory=list, description="Dotted paths of the parameters fitted to it (fit)."
+    )
+    set_by: list[str] = Field(
+        default_factory=list, description="Inputs that set it directly (construction)."
+    )
+    metric: str = Field(
+        description="Summary key, 'series:[ENTITY:]VARIABLE[+VARIABLE]' or 'event:KIND[:SUBJECT]'."
+    )
+    date: dt.date | None = Field(
+        None, description="Day to read a series on, or the record's date for a date metric."
+    )
+    value: float | None = Field(
+        None, description="The record's value (for a date metric: days from 'date', default 0)."
+    )
     tolerance: float = Field(0.0, ge=0)
+    coverage: float = Field(
+        0.8, gt=0, le=1, description="Share of seeds that must fall within the tolerance."
+    )
+    points: list[TargetPoint] = Field(
+        default_factory=list, description="A trajectory: the metric read on several dates."
+    )
+    window: Window | None = Field(
+        None, description="Sum the series over these days instead of reading one day."
+    )
+    per: str | None = Field(
+        None,
+        description="A share: divide by this series, read the same way (same day or window).",
+    )
+    reaches: float | None = Field(
+        None, description="A first-occurrence date: the first day the series reaches this value."
+    )
+    note: str = Field("", description="Why the target has its role; caveats.")
     source: str = ""
+
+    @model_validator(mode="after")
+    def _role_and_shape(self) -> Target:
+        if self.role == "fit" and not self.fitted:
+            raise ValueError(
+                "a 'fit' target names the parameters fitted to it: add fitted: [PATH, ...]"
+            )
+        if self.role != "fit" and self.fitted:
+            raise ValueError(
+                f"only a 'fit' target lists 'fitted' parameters (this one is '{self.role}')"
+            )
+        if self.role == "construction" and not self.set_by:
+            raise ValueError("a 'construction' target names the inputs that set it: add set_by")
+        if self.points and (self.date is not None or self.value is not None or self.window):
+            raise ValueError("a trajectory gives its dates and values in 'points' only")
+        if self.window is not None and self.date is not None:
+            raise ValueError("give either 'date' (one day) or 'window' (a sum over days)")
+        return self
+
+    def is_date_metric(self) -> bool:
+        """Compared in days with ``date``: a ``*_date`` key, an event, or a first-reach date."""
+        return (
+            self.metric.endswith("_date")
+            or self.metric.startswith("event:")
+            or self.reaches is not None
+        )
+
+    def expected(self) -> float:
+        """The record's value (days from ``date`` for a date metric)."""
+        if self.value is not None:
+            return self.value
+        return 0.0 if self.is_date_metric() else float("nan")
+
+
+class FittedValue(Strict):
+    """One fitted parameter: its value and the bounds it was searched in."""
+
+    value: float
+    low: float
+    high: float
+    start: float | None = Field(None, description="The scenario's own value before fitting.")
+
+
+class FittedOverlay(Strict):
+    """Values ``corridors fit`` found, with their provenance; the loader applies them."""
+
+    scenario: str
+    made: str = Field(description="When (UTC, ISO 8601).")
+    command: str
+    optimiser: str
+    seed: int
+    seeds: int = Field(ge=1, description="Seeds each evaluation ran (0 … seeds−1).")
+    evaluations: int = Field(ge=0)
+    loss: float
+    targets: list[str] = Field(min_length=1, description="The fit targets; nothing else.")
+    parameters: dict[str, FittedValue] = Field(min_length=1)
+    checks: list[dict[str, Any]] = Field(
+        default_factory=list, description="Check targets scored out of sample after fitting."
+    )
 
 
 class Scenario(Strict):
