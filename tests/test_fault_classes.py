@@ -199,10 +199,10 @@ def test_values_that_were_accepted_are_refused(tmp_path, old, new, fragment):
     ],
 )
 def test_a_target_naming_what_does_not_exist_is_refused(tmp_path, metric, fragment):
-    text = BASE + f"targets:\n  - {{name: t, metric: '{metric}', value: 1}}\n"
+    text = BASE + f"targets:\n  - {{name: t, role: check, metric: '{metric}', value: 1}}\n"
     problem = one_problem(load_scenario, write(tmp_path, "t.yaml", text))
     assert problem.path == "targets[0].metric" and fragment in problem.message
-    good = BASE + "targets:\n  - {name: t, metric: 'ALP.shortage_days', value: 1}\n"
+    good = BASE + "targets:\n  - {name: t, role: check, metric: 'ALP.shortage_days', value: 1}\n"
     load_scenario(write(tmp_path, "ok.yaml", good))
 
 
