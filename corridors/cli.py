@@ -224,12 +224,28 @@ def app_command(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
     dev: Annotated[bool, typer.Option(help="Development mode: reload on code changes.")] = False,
+    session_timeout: Annotated[
+        str | None,
+        typer.Option(help="End a session this long after its page disconnects (e.g. 3m, 1h)."),
+    ] = None,
+    max_sessions: Annotated[
+        int | None, typer.Option(help="Most browser sessions at once (default 60).")
+    ] = None,
 ) -> None:
     """Serve the browser front end (Solara) on HOST:PORT; works offline once the assets are
-    fetched (`python -m corridors.app.assets`, done by `make app`)."""
+    fetched (`python -m corridors.app.assets`, done by `make app`). Loopback only unless
+    --host says otherwise; see docs/security.md before serving a class network."""
     from corridors.app.serve import serve
 
-    raise typer.Exit(serve(host=host, port=port, dev=dev))
+    raise typer.Exit(
+        serve(
+            host=host,
+            port=port,
+            dev=dev,
+            session_timeout=session_timeout,
+            max_sessions=max_sessions,
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- sweeps

@@ -129,7 +129,8 @@ def test_server_environment_is_offline():
     env = offline_env({})
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1")
-    assert "--production" in command()
+    assert env["SOLARA_MODE"] == "production"
+    assert "corridors.app.asgi:app" in command()
 
 
 def test_topojson_decoder_and_border_paths():
@@ -514,15 +515,16 @@ def test_sweep_explorer_reads_a_sweep_directory(tmp_path, monkeypatch):
 
     box, rc = solara.render(sweep.SweepExplorer(), handle_error=False)
     try:
-        field = next(w for w in walk(box) if isinstance(w, v.TextField))
+        field = select(box, "Sweep directory")
         assert field.v_model == "out/sweeps/s1"
         button(box, "Open").click()
         assert "24 runs" in all_text(box)
         assert len(images(box)) == 3  # heatmap, distribution, sensitivity
         assert "Indices saved with the sweep (sobol.csv)" in all_text(box)
-        field.v_model = "../.."
+        field.v_model = "../.."  # a tampered select: only listed directories open
         button(box, "Open").click()
-        assert "outside" in all_text(box)
+        assert "choose one of the sweep directories listed" in all_text(box)
+        assert "24 runs" not in all_text(box)
     finally:
         rc.close()
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from corridors.app.catalog import Catalog, CatalogError
+from corridors.app.limits import MAX_UPLOAD_BYTES as MAX_FILE_BYTES
 from corridors.app.session import Session
 from corridors.app.uploads import safe_name, save_upload
 from corridors.scenarios import ScenarioError
-from corridors.scenarios.yamlsafe import MAX_FILE_BYTES
 
 TEMPLATE = (
     Path(__file__).resolve().parents[1] / "corridors" / "scenarios" / "library" / "template.yaml"
@@ -25,9 +26,16 @@ def upload(data: bytes, name: str, root: Path) -> Path:
 def test_a_good_upload_is_stored_under_the_root_and_runs(tmp_path: Path) -> None:
     path = upload(TEMPLATE.read_bytes(), "../../etc/my island.yaml", tmp_path)
     assert path.is_relative_to(tmp_path) and path.name == "my_island.yaml"
-    session = Session(scenario=str(path), seed=1)
+    catalog = Catalog(root=tmp_path)
+    data = TEMPLATE.read_bytes()
+    upload_id = catalog.add_upload("../../etc/my island.yaml", len(data), io.BytesIO(data).read)
+    assert upload_id == "my_island (upload 1)"
+    session = Session(scenario=upload_id, seed=1, catalog=catalog)
     session.step(5)
     assert session.model.steps == 5
+    # the server's path is never an id, not even for the session that uploaded the file
+    with pytest.raises(CatalogError, match="choose a built-in scenario"):
+        session.configure(str(path))
 
 
 @pytest.mark.parametrize(

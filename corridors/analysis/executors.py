@@ -173,6 +173,7 @@ def open_executor(
 @contextmanager
 def _dask_executor(workers: int | None, address: str) -> Iterator[tuple[Executor, ExecutorInfo]]:
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise _fail(
@@ -182,13 +183,20 @@ def _dask_executor(workers: int | None, address: str) -> Iterator[tuple[Executor
     cluster = None
     if address == "local":
         n = workers or default_workers()
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
+        # No dashboard, and no HTTP listener at all: Dask starts one (on :8787) even when
+        # asked for no dashboard, so give it no routes and a private port, then stop it.
+        with dask.config.set(
+            {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+        ):
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
         client = Client(cluster)
+        _stop_http(cluster, client)
         detail = "embedded LocalCluster"
     else:
         check_dask_address(address)
@@ -207,6 +215,20 @@ def _dask_executor(workers: int | None, address: str) -> Iterator[tuple[Executor
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _stop_http(cluster: Any, client: Any) -> None:
+    """Close the HTTP servers of an embedded cluster's scheduler and workers."""
+
+    def stop(dask_worker: Any) -> None:
+        server = getattr(dask_worker, "http_server", None)
+        if server is not None:
+            server.stop()
+
+    server = getattr(cluster.scheduler, "http_server", None)
+    if server is not None:
+        cluster.scheduler.loop.add_callback(server.stop)
+    client.run(stop)
 
 
 def is_broken(exc: BaseException) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +13,12 @@ import solara
 from matplotlib.figure import Figure
 
 from corridors.analysis.run import run_scenario
+from corridors.app import limits
+from corridors.app.catalog import Catalog
 from corridors.app.charts import figure_png
-from corridors.app.session import scenario_choices
-from corridors.scenarios import ScenarioError, load_scenario, variant_names
+from corridors.app.errors import guarded
+from corridors.app.limits import parse_seeds
+from corridors.scenarios import Scenario, load_scenario
 
 BASELINE = "(none)"
 
@@ -81,23 +84,6 @@ class Comparison:
         return table.loc[order.index].head(limit)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"1-5"``, ``"1,2,7"`` or ``"3"`` (that many seeds from 1) → seeds."""
-    text = (text or "").strip()
-    if re.fullmatch(r"\d+\s*-\s*\d+", text):
-        lo, hi = (int(x) for x in text.split("-"))
-        seeds = list(range(lo, hi + 1))
-    elif "," in text:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    elif text.isdigit():
-        seeds = list(range(1, int(text) + 1))
-    else:
-        raise ValueError(f"seeds: give a count (5), a range (1-5) or a list (1,2,7), not {text!r}")
-    if not seeds or len(seeds) > 50:
-        raise ValueError("seeds: between 1 and 50 seeds")
-    return seeds
-
-
 def _key_frame(series: pd.DataFrame) -> pd.DataFrame:
     data = series[series.entity != "model"]
     frame = pd.DataFrame(
@@ -118,11 +104,21 @@ def _key_frame(series: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame, frame_m], ignore_index=True)
 
 
-def compare_runs(a: Side, b: Side, seeds: list[int], days: int | None = None) -> Comparison:
-    """Run both sides on every seed (``run_scenario``) and collect series and outcomes."""
+def compare_runs(
+    a: Side,
+    b: Side,
+    seeds: list[int],
+    days: int | None = None,
+    load: Callable[..., Scenario] = load_scenario,
+) -> Comparison:
+    """Run both sides on every seed (``run_scenario``) and collect series and outcomes.
+    ``load`` turns a side into a scenario: the app passes its session's
+    :meth:`Catalog.load <corridors.app.catalog.Catalog.load>`, so only ids it allows run."""
+    if not 1 <= len(seeds) <= limits.MAX_SEEDS:
+        raise limits.LimitError(f"seeds: between 1 and {limits.MAX_SEEDS} seeds")
+    specs = [load(side.scenario, variants=side.variants) for side in (a, b)]
     series_parts, summary_rows = [], []
-    for side_name, side in (("A", a), ("B", b)):
-        spec = load_scenario(side.scenario, variants=side.variants)
+    for side_name, spec in zip(("A", "B"), specs, strict=True):
         for seed in seeds:
             result = run_scenario(spec, seed=seed, days=days, record_flows=False)
             frame = _key_frame(result.series)
@@ -196,12 +192,12 @@ def outcome_html(comparison: Comparison) -> str:
 
 
 @solara.component
-def SideChooser(label: str, side: solara.Reactive[Side], choices: list[str]):
-    variants = variant_names(side.value.scenario)
+def SideChooser(label: str, side: solara.Reactive[Side], catalog: Catalog):
+    variants = catalog.variant_ids(side.value.scenario)
     with solara.Column(gap="2px", classes=[f"corridors-compare-{label.lower()}"]):
         solara.Select(
             f"{label}: scenario",
-            values=choices,
+            values=catalog.scenario_ids(),
             value=side.value.scenario,
             on_value=lambda name: side.set(Side(name)),
             dense=True,
@@ -217,9 +213,10 @@ def SideChooser(label: str, side: solara.Reactive[Side], choices: list[str]):
 
 
 @solara.component
-def Compare(scenario: str):
-    choices = solara.use_memo(lambda: [n for n, _ in scenario_choices()], [])
-    first_variant = variant_names(scenario)[:1]
+def Compare(catalog: Catalog, scenario: str):
+    """Two sides chosen from this session's catalog, run on the same seeds. The choices are
+    checked again when the comparison runs (a browser can send any value)."""
+    first_variant = catalog.variant_ids(scenario)[:1]
     a = solara.use_reactive(Side(scenario))
     b = solara.use_reactive(Side(scenario, tuple(first_variant)))
     seeds_text = solara.use_reactive("5")
@@ -227,12 +224,11 @@ def Compare(scenario: str):
     key = solara.use_reactive(None)
     error = solara.use_reactive("")
 
+    @guarded(error.set)
     def run() -> None:
-        try:
-            comparison = compare_runs(a.value, b.value, parse_seeds(seeds_text.value))
-        except (ScenarioError, ValueError) as exc:
-            error.set(str(exc))
-            return
+        seeds = parse_seeds(seeds_text.value)
+        with limits.heavy_work():
+            comparison = compare_runs(a.value, b.value, seeds, load=catalog.load)
         error.set("")
         result.set(comparison)
         key.set(default_key(comparison))
@@ -247,8 +243,8 @@ def Compare(scenario: str):
 
     with solara.Column(gap="6px", classes=["corridors-compare"]):
         with solara.Row(gap="16px", style={"flex-wrap": "wrap", "align-items": "flex-end"}):
-            SideChooser("A", a, choices)
-            SideChooser("B", b, choices)
+            SideChooser("A", a, catalog)
+            SideChooser("B", b, catalog)
             solara.InputText(
                 "Seeds (count, 1-5 or 1,2,7)",
                 value=seeds_text,
@@ -259,7 +255,7 @@ def Compare(scenario: str):
                 "Run comparison", on_click=run, color="primary", classes=["corridors-compare-run"]
             )
         if error.value:
-            solara.Error(error.value, dense=True)
+            solara.Error(error.value, dense=True, classes=["corridors-compare-error"])
         if comparison is not None:
             solara.Select(
                 "Series",

@@ -8,39 +8,30 @@ from collections.abc import Callable
 from typing import Any
 
 import solara
-from pydantic import ValidationError
 
-from corridors.app import actions
-from corridors.app.session import Session, View, parse_overrides, scenario_choices
-from corridors.app.uploads import save_upload
-from corridors.scenarios import ScenarioError, variant_names
+from corridors.app import actions, limits
+from corridors.app.errors import guarded
+from corridors.app.session import Session, View, parse_overrides
 
 SPEEDS = {"1 day": 1, "2 days": 2, "1 week": 7, "2 weeks": 14, "1 month": 30}
 """Days simulated per Step click and per play tick."""
 PLAY_INTERVAL_S = 0.2
 
 
-def error_text(exc: Exception) -> str:
-    if isinstance(exc, ScenarioError):
-        return exc.report()
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-    return f"{type(exc).__name__}: {exc}"
-
-
 @solara.component
 def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
-    """Pick a scenario and its variants, the seed, the number of days and overrides."""
-    choices = solara.use_memo(scenario_choices, [])
-    titles = dict(choices)
+    """Pick a scenario and its variants, the seed, the number of days and overrides. Every
+    value the browser sends is checked by the session's catalog and :mod:`limits`."""
+    catalog = session.catalog
     error = solara.use_reactive("")
+    uploaded = solara.use_reactive(0)  # re-render once an upload joins the catalog
     overrides_text = solara.use_reactive(
         "\n".join(f"{k}={v}" for k, v in session.overrides.items())
     )
+    _ = uploaded.value
+    show = guarded(error.set)
 
+    @show
     def apply(**changes: Any) -> None:
         settings = {
             "scenario": session.scenario,
@@ -55,33 +46,29 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
         try:
             session.configure(**settings)
             error.set("")
-        except (ScenarioError, ValidationError, ValueError) as exc:
-            error.set(error_text(exc))
-        on_change()
+        finally:
+            on_change()
 
+    @show
     def upload(info: Any) -> None:
-        try:
-            path = save_upload(info["name"], info["size"], info["file_obj"].read)
-        except ScenarioError as exc:
-            error.set(error_text(exc))
-            return
-        apply(scenario=str(path))
+        if not isinstance(info, dict) or not callable(getattr(info.get("file_obj"), "read", None)):
+            raise limits.LimitError("upload: no file received")
+        scenario_id = catalog.add_upload(info.get("name"), info.get("size"), info["file_obj"].read)
+        uploaded.set(uploaded.value + 1)
+        apply(scenario=scenario_id)
 
+    @show
     def apply_overrides(text: str) -> None:
-        overrides_text.set(text)
-        try:
-            overrides = parse_overrides(text)
-        except ScenarioError as exc:
-            error.set(error_text(exc))
-            return
-        apply(overrides=overrides)
+        overrides_text.set(limits.check_text("overrides", text, limits.MAX_OVERRIDE_TEXT))
+        apply(overrides=parse_overrides(text))
 
-    variants = variant_names(session.scenario) if session.scenario in titles else []
+    scenario_ids = catalog.scenario_ids()
+    variants = catalog.variant_ids(session.scenario)
     with solara.Column(gap="2px", classes=["corridors-scenario"]):
         solara.Select(
             "Scenario",
-            values=[name for name, _ in choices],
-            value=session.scenario if session.scenario in titles else None,
+            values=scenario_ids,
+            value=session.scenario if session.scenario in scenario_ids else None,
             on_value=lambda name: apply(scenario=name),
             dense=True,
             classes=["corridors-scenario-select"],
@@ -108,7 +95,7 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
             solara.InputInt(
                 "Seed",
                 value=session.seed,
-                on_value=lambda s: apply(seed=int(s or 0)),
+                on_value=lambda s: apply(seed=s or 0),
                 dense=True,
                 classes=["corridors-seed"],
             )
@@ -116,17 +103,18 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
                 "Days (empty: all)",
                 value=session.days,
                 optional=True,
-                on_value=lambda d: apply(days=d if d and d > 0 else None),
+                on_value=lambda d: apply(days=d or None),
                 dense=True,
                 classes=["corridors-days"],
             )
-        solara.InputTextArea(
-            "Overrides (PATH=VALUE per line)",
-            value=overrides_text.value,
-            on_value=apply_overrides,
-            rows=2,
-            continuous_update=False,
-        )
+        with solara.Column(gap="0px", classes=["corridors-overrides"]):
+            solara.InputTextArea(
+                "Overrides (PATH=VALUE per line)",
+                value=overrides_text.value,
+                on_value=apply_overrides,
+                rows=2,
+                continuous_update=False,
+            )
         if error.value:
             solara.Error(error.value, dense=True, classes=["corridors-scenario-error"])
 
@@ -299,6 +287,28 @@ def FieldInput(
         )
 
 
+def check_values(spec: actions.ActionSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values, each of a plain type and size (a tampered widget can send any JSON);
+    the schema and the model check what they mean."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        value = values.get(f.name)
+        if isinstance(value, str):
+            limit = limits.MAX_VALUE_TEXT if f.kind in ("value", "list") else limits.MAX_TEXT
+            limits.check_text(f.label, value, limit)
+        elif isinstance(value, list):
+            if len(value) > max(len(f.choices), 100):
+                raise limits.LimitError(f"{f.label}: too many items")
+            for item in value:
+                if not isinstance(item, str | int | float):
+                    raise limits.LimitError(f"{f.label}: expected plain values")
+                limits.check_text(f.label, str(item), limits.MAX_TEXT)
+        elif value is not None and not isinstance(value, int | float | bool):
+            raise limits.LimitError(f"{f.label}: expected a plain value")
+        out[f.name] = value
+    return out
+
+
 @solara.component
 def InterventionPanel(
     session: Session, view: View, selected: str | None, on_change: Callable[[], None]
@@ -324,17 +334,18 @@ def InterventionPanel(
     def set_field(name: str, value: Any) -> None:
         edits.set({**edits.value, name: value})
 
+    @guarded(lambda text: message.set(("error", text)))
     def apply() -> None:
         try:
+            text = limits.check_text("reason", reason.value, limits.MAX_REASON)
             event = actions.build_event(
-                spec.action, values, reason=reason.value or "intervention in the app"
+                spec.action, check_values(spec, values), reason=text or "intervention in the app"
             )
             entry = session.intervene(event)
             message.set(("ok", f"Day {entry.step}: {entry.message}"))
             edits.set({})
-        except (ScenarioError, ValidationError, ValueError, KeyError) as exc:
-            message.set(("error", error_text(exc)))
-        on_change()
+        finally:
+            on_change()
 
     with solara.Column(gap="2px", classes=["corridors-interventions"]):
         solara.Text("Interventions", style={"font-weight": "600"})
@@ -436,9 +447,12 @@ def inspector_html(session: Session, view: View, selected: str | None) -> str:
 def Inspector(session: Session, view: View, selected: str | None, on_change: Callable[[], None]):
     kind, _, name = (selected or "").partition(":")
 
+    @guarded(lambda text: None)
     def quick(event: dict[str, Any]) -> None:
-        session.intervene({**event, "reason": "quick intervention from the inspector"})
-        on_change()
+        try:
+            session.intervene({**event, "reason": "quick intervention from the inspector"})
+        finally:
+            on_change()
 
     with solara.Column(gap="2px", classes=["corridors-inspector"]):
         solara.Text("Inspector", style={"font-weight": "600"})

@@ -11,12 +11,14 @@ import datetime as dt
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
 from corridors.analysis.run import collect_result, series_frame, summarise
+from corridors.app import limits
+from corridors.app.catalog import Catalog
+from corridors.app.yamlout import comment, emit_yaml
 from corridors.model import ConflictModel
 from corridors.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, parse_set
 
@@ -28,9 +30,16 @@ _SIMPLE = (str, int, float, bool)
 
 def parse_overrides(text: str) -> dict[str, Any]:
     """``PATH=VALUE`` lines (as ``corridors run --set``) → overrides; blank lines and ``#``
-    comments are skipped. Raises :class:`ScenarioError` for a bad line."""
+    comments are skipped. Raises :class:`ScenarioError` for a bad line and
+    :class:`~corridors.app.limits.LimitError` for too much text."""
+    text = limits.check_text("overrides", text, limits.MAX_OVERRIDE_TEXT)
+    lines = text.splitlines()
+    if len(lines) > limits.MAX_OVERRIDE_LINES:
+        raise limits.LimitError(
+            f"overrides: {len(lines):,} lines; the limit is {limits.MAX_OVERRIDE_LINES}"
+        )
     overrides: dict[str, Any] = {}
-    for raw in (text or "").splitlines():
+    for raw in lines:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -117,8 +126,12 @@ class Session:
         seed: int = DEFAULT_SEED,
         days: int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.catalog = catalog if catalog is not None else Catalog()
+        """What this session may open (built-ins and its own uploads); every scenario and
+        variant id from the page goes through it."""
         self.version = 0
         self.shown_version = 0
         self._shown = threading.Condition()
@@ -138,16 +151,28 @@ class Session:
         days: int | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        """Load a scenario (raises :class:`ScenarioError`) and start a fresh run of it."""
-        spec = load_scenario(scenario, variants=variants, overrides=dict(overrides or {}))
+        """Load a scenario by its catalog id (raises :class:`ScenarioError` or
+        :class:`~corridors.app.limits.LimitError`) and start a fresh run of it."""
+        seed = limits.check_seed(seed)
+        days = limits.check_days(days)
+        variants = self.catalog.check_variants(scenario, variants)
+        spec = self.catalog.load(scenario, variants=variants, overrides=overrides)
         with self.lock:
             self.scenario = scenario
             self.variants = tuple(variants)
-            self.seed = int(seed)
+            self.seed = seed
             self.days = days
             self.overrides = dict(overrides or {})
             self.spec: Scenario = spec
             self._new_model()
+
+    def close(self) -> None:
+        """The session has ended: stop playing, delete its uploads, drop the model."""
+        with self.lock:
+            self.playing = False
+            self.catalog.close()
+            self._view = None
+            self._flows = None
 
     def reset(self) -> None:
         """The same scenario, seed and settings, from day 0."""
@@ -213,6 +238,8 @@ class Session:
         """Apply an event now, as ``model.intervene``; logged as an intervention. Raises
         :class:`ScenarioError` or pydantic's ``ValidationError`` for a bad event."""
         data = {k: v for k, v in event.items() if v is not None and v != ""}
+        limits.check_text("reason", data.get("reason"), limits.MAX_REASON)
+        limits.check_text("name", data.get("name"), limits.MAX_TEXT)
         with self.lock:
             entry = self.model.intervene(data)
             self.interventions.append({**data, "date": self.model.today})
@@ -323,8 +350,6 @@ class Session:
     def scenario_yaml(self) -> str:
         """The scenario as loaded (variants and overrides applied) with this session's
         interventions appended as dated events, so that running it replays the session."""
-        from corridors.analysis.export import scenario_yaml
-
         with self.lock:
             spec = self.spec.model_copy(deep=True)
             extra = []
@@ -340,13 +365,13 @@ class Session:
             data = spec.model_dump(mode="python", exclude_none=True)
             data["events"] = [*data.get("events", []), *extra]
             spec = Scenario.model_validate(data)
-        header = (
-            f"# {spec.meta.title}\n# scenario: {self.scenario}"
+        header = comment(spec.meta.title) + comment(
+            f"scenario: {self.scenario}"
             + (f"; variants: {', '.join(self.variants)}" if self.variants else "")
-            + "".join(f"\n# --set {k}={v}" for k, v in self.overrides.items())
-            + f"\n# seed used in the app: {self.seed}\n"
         )
-        return header + scenario_yaml(SimpleNamespace(scenario=spec))
+        header += "".join(comment(f"--set {k}={v}") for k, v in self.overrides.items())
+        header += comment(f"seed used in the app: {self.seed}")
+        return header + emit_yaml(spec.model_dump(mode="json", exclude_none=True))
 
 
 def _event_subject(event: Any) -> str:

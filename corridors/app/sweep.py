@@ -4,15 +4,18 @@ distributions and sensitivity indices.
 A sweep directory holds a runs table (one row per run: its parameters and seed) and an outcomes
 table (one row per run), both Parquet, joined on ``run_id``. ``corridors.analysis.load_sweep``
 reads it when it exists; otherwise the explorer reads ``DIR/runs`` and ``DIR/outcomes`` itself.
-Only directories under an allowed root (``CORRIDORS_SWEEP_ROOT``, by default the folder the app
-was started in) can be opened.
+Only sweep directories the server found under its root (``CORRIDORS_SWEEP_ROOT``, by default
+the folder the app was started in) can be opened, chosen from that list; and only regular files
+that, links resolved, lie inside the root are read.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import solara
 from matplotlib.figure import Figure
 
 from corridors.app.charts import figure_png
+from corridors.app.errors import guarded
 
 ID_COLUMNS = frozenset(
     {
@@ -62,6 +66,35 @@ def resolve_dir(text: str, root: Path | None = None) -> Path:
     return path
 
 
+MAX_ENTRIES = 20_000
+"""Files and folders a sweep directory may hold (a sweep writes a few per chunk)."""
+
+
+def inside(path: Path, root: Path) -> Path | None:
+    """``path`` with links resolved, when it is a regular file or a folder inside ``root``."""
+    try:
+        real = path.resolve(strict=True)
+        mode = real.stat().st_mode
+    except (OSError, RuntimeError):
+        return None
+    if not real.is_relative_to(root) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return None
+    return real
+
+
+def check_tree(folder: Path, root: Path) -> None:
+    """Refuse a sweep directory holding anything but regular files and folders inside the
+    root once links are resolved (a link to /etc, a device, a FIFO), before reading any."""
+    for count, entry in enumerate(itertools.chain([folder], folder.rglob("*")), start=1):
+        if count > MAX_ENTRIES:
+            raise SweepError(f"{folder.name}: more than {MAX_ENTRIES:,} files")
+        if inside(entry, root) is None:
+            raise SweepError(
+                f"{entry.relative_to(folder) if entry != folder else folder.name}: not a "
+                "regular file inside the sweep folder; it is not read"
+            )
+
+
 def find_sweeps(root: Path | None = None, depth: int = 3) -> list[str]:
     """Directories under the root (a few levels deep) that hold a runs or outcomes table."""
     root = (root or sweep_root()).resolve()
@@ -71,11 +104,11 @@ def find_sweeps(root: Path | None = None, depth: int = 3) -> list[str]:
         if level > depth or len(found) >= 50:
             return
         try:
-            children = sorted(p for p in folder.iterdir() if p.is_dir())
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
         except OSError:
             return
         names = {p.name for p in children}
-        if names & {"runs", "outcomes"} or any(folder.glob("runs.parquet")):
+        if names & {"runs", "outcomes"} or (folder / "runs.parquet").is_file():
             found.append(str(folder.relative_to(root)) if folder != root else ".")
         for child in children:
             if child.name in SKIP_DIRS or child.name.startswith("."):
@@ -88,7 +121,7 @@ def find_sweeps(root: Path | None = None, depth: int = 3) -> list[str]:
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
     for candidate in (folder / name, folder / f"{name}.parquet"):
-        if candidate.exists():
+        if candidate.exists() and inside(candidate, folder) is not None:
             return pd.read_parquet(candidate)
     return None
 
@@ -114,8 +147,10 @@ def _numeric(frame: pd.DataFrame, columns) -> list[str]:
     ]
 
 
-def load(path: Path) -> Sweep:
-    """Read a sweep directory (with ``corridors.analysis.load_sweep`` when it exists)."""
+def load(path: Path, root: Path | None = None) -> Sweep:
+    """Read a sweep directory (with ``corridors.analysis.load_sweep`` when it exists), once
+    :func:`check_tree` has found nothing in it that leads outside ``root``."""
+    check_tree(path, (root or sweep_root()).resolve())
     notes = []
     runs = _read_table(path, "runs")
     outcomes = _read_table(path, "outcomes")
@@ -132,7 +167,7 @@ def load(path: Path) -> Sweep:
             notes.append(f"load_sweep failed ({type(exc).__name__}: {exc}); read the tables")
     if data is None:
         if runs is None or outcomes is None:
-            raise SweepError(f"{path} has no runs and outcomes tables (Parquet)")
+            raise SweepError(f"{path.name} has no runs and outcomes tables (Parquet)")
         if "run_id" not in runs.columns or "run_id" not in outcomes.columns:
             raise SweepError("the runs and outcomes tables need a run_id column")
         data = runs.merge(outcomes, on="run_id", how="inner", suffixes=("", "_outcome"))
@@ -146,9 +181,9 @@ def load(path: Path) -> Sweep:
         parameters = _numeric(data, [c for c in data.columns if c.startswith(PARAMETER_PREFIXES)])
     outcomes_cols = [c for c in _numeric(data, data.columns) if c not in parameters]
     if not parameters:
-        raise SweepError(f"{path}: found no parameter that varies across runs")
+        raise SweepError(f"{path.name}: found no parameter that varies across runs")
     if not outcomes_cols:
-        raise SweepError(f"{path}: found no numeric outcome that varies across runs")
+        raise SweepError(f"{path.name}: found no numeric outcome that varies across runs")
     return Sweep(path, data, parameters, outcomes_cols, _read_sensitivity(path), notes)
 
 
@@ -168,7 +203,7 @@ def _read_sensitivity(path: Path) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     for name in SENSITIVITY_FILES:
         file = path / name
-        if not file.is_file():
+        if not file.is_file() or inside(file, path) is None:
             continue
         try:
             if file.suffix == ".parquet":
@@ -283,22 +318,24 @@ def _image(fig: Figure):
 
 @solara.component
 def SweepExplorer():
+    """Open one of the sweep directories the server found: the browser picks from that list
+    and the choice is checked against it again (a tampered value opens nothing)."""
     root = sweep_root()
-    found = solara.use_memo(lambda: find_sweeps(root), [str(root)])
-    path_text = solara.use_reactive(found[0] if found else "")
+    rescan = solara.use_reactive(0)
+    found = solara.use_memo(lambda: find_sweeps(root), [str(root), rescan.value])
+    chosen = solara.use_reactive(found[0] if found else None)
     sweep = solara.use_reactive(None)
     error = solara.use_reactive("")
     x = solara.use_reactive(None)
     y = solara.use_reactive(None)
     outcome = solara.use_reactive(None)
 
+    @guarded(error.set)
     def open_dir() -> None:
-        try:
-            loaded = load(resolve_dir(path_text.value, root))
-        except (SweepError, OSError, ValueError) as exc:
-            error.set(str(exc))
-            sweep.set(None)
-            return
+        sweep.set(None)
+        if chosen.value not in found:
+            raise SweepError("choose one of the sweep directories listed")
+        loaded = load(resolve_dir(chosen.value, root), root)
         error.set("")
         sweep.set(loaded)
         x.set(loaded.parameters[0])
@@ -307,19 +344,27 @@ def SweepExplorer():
 
     with solara.Column(gap="6px", classes=["corridors-sweeps"]):
         solara.Text(
-            f"Sweep directories are opened from {root}"
-            + (f"; found: {', '.join(found)}" if found else ""),
+            f"Sweep directories found in the app's sweep folder: {len(found)}"
+            if found
+            else "No sweep directory found in the app's sweep folder (CORRIDORS_SWEEP_ROOT).",
             style={"font-size": "12px", "color": "#616161"},
         )
         with solara.Row(gap="8px", style={"align-items": "flex-end"}):
-            solara.InputText(
+            solara.Select(
                 "Sweep directory",
-                value=path_text,
-                continuous_update=True,
+                values=found,
+                value=chosen,
+                dense=True,
                 classes=["corridors-sweep-dir"],
             )
             solara.Button(
                 "Open", on_click=open_dir, color="primary", classes=["corridors-sweep-open"]
+            )
+            solara.Button(
+                "Look again",
+                on_click=lambda: rescan.set(rescan.value + 1),
+                outlined=True,
+                classes=["corridors-sweep-rescan"],
             )
         if error.value:
             solara.Error(error.value, dense=True, classes=["corridors-sweep-error"])

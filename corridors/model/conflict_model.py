@@ -76,6 +76,9 @@ class ConflictModel(mesa.Model):
         """Explicit transit decisions from events: (transit state, beneficiary, good or None for
         all goods) → allowed."""
         self.log = EventLog()
+        self.held_offensives: set[tuple[str, str]] = set()
+        """Claims (claimant, target) whose decision rule is suspended by an ``order_offensive``
+        event: a player decides when to attack (rooms)."""
 
         self.states = StateAgent.create_agents(self, len(self.spec.states), spec=self.spec.states)
         self.links = SupplyLink.create_agents(self, len(self.spec.links), spec=self.spec.links)

@@ -120,6 +120,8 @@ class Decisions:
             if claim.earliest is not None and model.today < claim.earliest:
                 continue
             key = (attacker.name, target.name)
+            if key in model.held_offensives:  # a player decides (order_offensive events)
+                continue
             ratio = self.force_ratio[key] * bias[0]
             deterrence = min(1.0, self.deterrence[key] * bias[1])
             decision = RULES[claim.rule](claim, ratio, deterrence)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from corridors.scenarios import schema
-from corridors.scenarios.loader import set_field, validate_data
+from corridors.scenarios.loader import Problem, ScenarioError, Where, set_field, validate_data
 
 if TYPE_CHECKING:
     from corridors.model.conflict_model import ConflictModel
@@ -191,6 +191,46 @@ def _withdraw(model: ConflictModel, event: Any) -> Outcome:
     return guarantor.name, message, {"to": protected.name}
 
 
+def _offensive(model: ConflictModel, event: Any) -> Outcome:
+    """A claimant's order: launch now, hold (the rule stops firing), or back to the rule.
+    The decisions module reads ``model.held_offensives``."""
+    attacker, target = model.state(event.state), model.state(event.to)
+    key = (attacker.name, target.name)
+    claim = next((c for c in attacker.spec.claims if c.target == target.name), None)
+    if claim is None:
+        raise ScenarioError(
+            [
+                Problem(
+                    Where(f"event on {event.date}"),
+                    "to",
+                    f"{attacker.name} has no claim on "
+                    f"{target.name}, so it has no offensive to order",
+                )
+            ]
+        )
+    if event.order == "hold":
+        model.held_offensives.add(key)
+        return attacker.name, f"{attacker.name} holds its offensive on {target.name}", {}
+    if event.order == "rule":
+        model.held_offensives.discard(key)
+        return (
+            attacker.name,
+            f"{attacker.name}'s decision on {target.name} is left to its rule again",
+            {},
+        )
+    model.held_offensives.add(key)  # launched by order: the rule does not decide any more
+    combat = model.combat
+    if target.fallen or attacker.fallen or combat.engaged(*key) or combat.concluded(*key):
+        message = f"{attacker.name} orders an offensive on {target.name}: too late, the war has "
+        return attacker.name, message + "already begun or ended", {"target": target.name}
+    model.combat.start(attacker, target, claim)
+    return (
+        attacker.name,
+        f"{attacker.name} launches an offensive on {target.name} (ordered)",
+        {"target": target.name},
+    )
+
+
 def _set_parameter(model: ConflictModel, event: Any) -> Outcome:
     before = _current(model.spec, event.path)
     candidate = model.spec.model_copy(deep=True)
@@ -219,6 +259,7 @@ HANDLERS = {
     "embargo": _embargo,
     "lift_embargo": _embargo,
     "withdraw_peacekeepers": _withdraw,
+    "order_offensive": _offensive,
     "set_parameter": _set_parameter,
 }
 """What each action does; every action of the schema has one (a test checks)."""

@@ -358,6 +358,11 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
     """Set ``value`` at dotted ``path`` (list items by name, code or index)."""
     origin = Where(f"--set {path}")
     parts = path.split(".")
+    if parts[0] == "extends":
+        # which files a scenario reads is the file's own choice, never an override's
+        raise ScenarioError(
+            [Problem(origin, "extends", "cannot be set by an override; write it in the file")]
+        )
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
@@ -734,6 +739,14 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     ("events", i, "state"),
                     f"{show_value(ev.state)} sells no arms (it has no "
                     "'arms_supplier' section), so it cannot embargo any",
+                )
+        if isinstance(ev, schema.OrderOffensive):
+            claimant = next((st for st in sc.states if st.name == ev.state), None)
+            if claimant is not None and all(c.target != ev.to for c in claimant.claims):
+                add(
+                    ("events", i, "to"),
+                    f"'{ev.state}' has no claim on '{ev.to}' (no 'claims' entry with that "
+                    "target), so it has no offensive to order",
                 )
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:

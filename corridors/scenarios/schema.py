@@ -739,6 +739,17 @@ class WithdrawPeacekeepers(_EventBase):
     to: str
 
 
+class OrderOffensive(_EventBase):
+    """A claimant's own order on its claim to ``to``: ``launch`` an offensive now; ``hold``
+    (its decision rule stops firing: a player, e.g. in a classroom room, decides instead); or
+    ``rule`` (its decision rule decides again)."""
+
+    action: Literal["order_offensive"]
+    state: str
+    to: str
+    order: Literal["launch", "hold", "rule"] = "launch"
+
+
 class SetParameter(_EventBase):
     """Change any field by dotted path, e.g. ``parameters.stress_rise_per_day``."""
 
@@ -756,6 +767,7 @@ EVENT_CLASSES = (
     Embargo,
     LiftEmbargo,
     WithdrawPeacekeepers,
+    OrderOffensive,
     SetParameter,
 )
 ACTIONS: tuple[str, ...] = tuple(
@@ -772,6 +784,7 @@ Event = Annotated[
     | Embargo
     | LiftEmbargo
     | WithdrawPeacekeepers
+    | OrderOffensive
     | SetParameter,
     Field(discriminator="action"),
 ]
