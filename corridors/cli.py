@@ -33,7 +33,33 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import corridors
+
+        out_console.print(f"corridors {corridors.__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Simulate conflicts in which supply lines decide outcomes."""
+
+
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -91,20 +117,32 @@ def run(
         Path | None, typer.Option(help="Output directory (default: out/SCENARIO).")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output files of an earlier run in --out.")
+    ] = False,
 ) -> None:
-    """Run a scenario end to end: timeline, summary, and output files."""
-    from corridors.analysis.export import write_run
+    """Run a scenario end to end: timeline, summary, and output files.
+
+    The earlier output in the default directory (out/SCENARIO) is removed first, so no stale plot
+    is left beside new data; a directory given with --out must be new or hold no earlier output,
+    unless --force is given."""
+    from corridors.analysis.export import RunDirError, prepare_run_dir, write_run
     from corridors.analysis.run import run_scenario
 
     try:
         spec = _load(scenario, variant, set_)
+        label = spec._provenance.name if spec._provenance else Path(scenario).stem
+        if variant:
+            label += "+" + "+".join(variant)
+        if out is None:  # the default directory is the command's own: emptied, never refused
+            out, force = Path("out") / label, True
+        prepare_run_dir(out, force)
         result = run_scenario(spec, seed=seed, days=days)
     except ScenarioError as exc:
         raise _fail(exc) from None
-    label = spec._provenance.name if spec._provenance else Path(scenario).stem
-    if variant:
-        label += "+" + "+".join(variant)
-    out = out or Path("out") / label
+    except RunDirError as exc:
+        _print_error(f"--out: {exc}")
+        raise typer.Exit(BAD_INPUT) from None
     paths = write_run(result, out, plots=plots)
     _print_timeline(result)
     _print_summary(result)
@@ -389,24 +427,33 @@ def analyze(
     resamples: Annotated[
         int, typer.Option(min=10, help="sobol/morris: bootstrap resamples.")
     ] = 1000,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the tables and plots here (default: the sweep directory DIR)."),
+    ] = None,
 ) -> None:
     """Analyse a sweep: summary and probabilities, Sobol or Morris indices, or a heatmap.
 
-    Tables (CSV) and plots (PNG) are written into DIR."""
+    Tables (CSV) and plots (PNG) are written into --out (default DIR); a file of the same
+    analysis there is replaced."""
     from corridors.analysis import sensitivity, sweepstats
     from corridors.analysis.storage import open_sweep
-    from corridors.scenarios.loader import _suggest
+    from corridors.scenarios.loader import suggest
 
     if kind not in ANALYSES:
         raise sweepstats.fail(
             "KIND",
-            f"unknown analysis '{kind}' (one of {', '.join(ANALYSES)})" + _suggest(kind, ANALYSES),
+            f"unknown analysis '{kind}' (one of {', '.join(ANALYSES)})" + suggest(kind, ANALYSES),
         )
     data = open_sweep(directory)
     frame = data.frame
+    target = out if out is not None else directory
+    if target.exists() and not target.is_dir():
+        raise sweepstats.fail("--out", f"{target} exists and is not a directory")
     for name in outcome or []:
         sweepstats.check_column(frame, name, "--outcome", "outcome")
     written: list[Path] = []
+    target.mkdir(parents=True, exist_ok=True)
     if kind == "summary":
         if by is not None:
             sweepstats.check_column(frame, by, "--by", "parameter")
@@ -415,12 +462,12 @@ def analyze(
         table = sweepstats.outcome_summary(frame, names, by=by, bins=bins)
         ok = int((frame["status"] == "ok").sum())
         _print_frame(table, f"Outcomes over {ok} successful runs of {len(frame)}")
-        written.append(directory / "summary.csv")
+        written.append(target / "summary.csv")
         table.to_csv(written[-1], index=False)
         if conditions:
             probs = sweepstats.probabilities(frame, conditions, by=by, bins=bins)
             _print_frame(probs, "Probability (Wilson 95% interval)")
-            written.append(directory / "probability.csv")
+            written.append(target / "probability.csv")
             probs.to_csv(written[-1], index=False)
     elif kind in ("sobol", "morris"):
         compute = sensitivity.sobol_indices if kind == "sobol" else sensitivity.morris_indices
@@ -428,9 +475,9 @@ def analyze(
         if table.empty:
             raise sweepstats.fail("--outcome", "no numeric outcome varies in this sweep")
         _print_frame(table, f"{kind.capitalize()} indices ({conf:.0%} confidence half-widths)")
-        written.append(directory / f"{kind}.csv")
+        written.append(target / f"{kind}.csv")
         table.to_csv(written[-1], index=False)
-        written.append(sensitivity.plot_indices(table, kind, directory / f"{kind}.png"))
+        written.append(sensitivity.plot_indices(table, kind, target / f"{kind}.png"))
     else:
         if x is None or y is None:
             raise sweepstats.fail("--x/--y", "a heatmap needs two parameters: --x P1 --y P2")
@@ -446,11 +493,11 @@ def analyze(
         what = f"P({condition.text})" if condition else f"mean {name}"
         stem = "heatmap_" + sweepstats.safe_name(f"{condition.text if condition else name}_{x}_{y}")
         _print_frame(table.reset_index(), f"{what} by {x} and {y}")
-        written.append(directory / f"{stem}.csv")
+        written.append(target / f"{stem}.csv")
         table.to_csv(written[-1])
         written.append(
             sweepstats.plot_heatmap(
-                table, directory / f"{stem}.png", f"{what} — {data.manifest['name']}", what
+                table, target / f"{stem}.png", f"{what} — {data.manifest['name']}", what
             )
         )
     out_console.print("Wrote " + ", ".join(escape(str(p)) for p in written), soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -41,7 +42,10 @@ def test_run_writes_every_output(default_run):
     ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
+    # the file describes this run: its seed, and dates that span the days it says it ran
     assert summary["seed"] == 1
+    span = dt.date.fromisoformat(summary["end"]) - dt.date.fromisoformat(summary["start"])
+    assert span.days == summary["days"] > 0
     assert summary["NKR.shortage_days"] > 200
     series = pd.read_parquet(out / "series.parquet")
     assert list(series.columns) == ["step", "date", "entity", "variable", "value"]

@@ -181,7 +181,7 @@ def scenarios(draw: st.DrawFn, max_days: int = 40) -> Scenario:
             }
         elif flows:
             ev["action"] = "set_parameter"
-            key = draw(st.sampled_from([f["name"] for f in flows] + ["0", "-1"]))
+            key = draw(st.sampled_from([f["name"] for f in flows] + ["0", str(len(flows) - 1)]))
             ev["path"] = f"flows.{key}.quantity_t_per_day"
             ev["value"] = draw(quantities)
         else:

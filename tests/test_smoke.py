@@ -1,8 +1,15 @@
+import datetime as dt
+
 from corridors import ConflictModel, load_scenario, run_scenario
 
 
 def test_public_api_runs_default_scenario(lachin_result):
-    assert lachin_result.summary["days"] == 319
+    # the run covers the scenario's whole calendar: the series has a row for every day
+    summary, series = lachin_result.summary, lachin_result.series
+    calendar = lachin_result.scenario.calendar
+    assert summary["days"] == calendar.n_days
+    assert sorted(series["step"].unique()) == list(range(calendar.n_days + 1))  # day 0: start
+    assert str(series["date"].max()) == str(calendar.start + dt.timedelta(calendar.n_days))
     assert lachin_result.summary["conservation_residual_t"] < 1e-6
     assert {"step", "date", "entity", "variable", "value"} <= set(lachin_result.series.columns)
 
@@ -20,4 +27,5 @@ def test_loaded_scenario_can_be_passed_to_run():
     sc = load_scenario("lachin-2023", overrides={"parameters.capacity_noise_cv": 0.0})
     result = run_scenario(sc, seed=0, days=10)
     assert result.summary["days"] == 10
+    assert result.series["step"].max() == 10  # ten days simulated, not just reported
     assert result.scenario.parameters.capacity_noise_cv == 0.0

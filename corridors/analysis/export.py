@@ -18,6 +18,42 @@ def scenario_yaml(result: RunResult) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+RUN_FILE_SUFFIXES = (".json", ".jsonl", ".parquet", ".yaml", ".png", ".csv")
+"""Kinds of file a run writes into its directory; ``--force`` removes these (and only these,
+only at the top level) so that no earlier run's plot or table is left beside new data."""
+
+
+class RunDirError(ValueError):
+    """The output directory holds an earlier run's files and replacing them was not asked for."""
+
+
+def prepare_run_dir(out: Path, force: bool = False) -> None:
+    """Make ``out`` ready for a run: new, or emptied of the files a run writes (``force``), or
+    refused with :class:`RunDirError` naming what it holds."""
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out} exists and is not a directory; give another --out")
+    if not out.exists():
+        out.mkdir(parents=True)
+        return
+    old = sorted(
+        p
+        for p in out.iterdir()
+        if p.is_file() and not p.is_symlink() and p.suffix in RUN_FILE_SUFFIXES
+    )
+    if not old:
+        return
+    if not force:
+        shown = ", ".join(p.name for p in old[:4]) + (
+            f" and {len(old) - 4} more" if len(old) > 4 else ""
+        )
+        raise RunDirError(
+            f"{out} already holds output files ({shown}); give --force to replace them, "
+            "or another --out"
+        )
+    for path in old:
+        path.unlink()
+
+
 def write_run(result: RunResult, out: Path, plots: bool = True) -> dict[str, Path]:
     """Write every output of a run into ``out``; returns the paths by kind."""
     out.mkdir(parents=True, exist_ok=True)

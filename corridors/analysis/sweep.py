@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import platform
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -463,8 +465,14 @@ def _store_chunk(store: SweepStore, chunk: pd.DataFrame, result: ChunkResult) ->
     store.write_chunk(store.new_part_name(int(runs["run_id"].min())), tables)
 
 
+PROGRESS_SECONDS = 10.0
+"""Seconds between plain progress lines when stderr is not a terminal (a pipe, nohup, CI);
+``CORRIDORS_PROGRESS_SECONDS`` changes it."""
+
+
 class _Progress:
-    """A rich progress bar with ETA on stderr (only on a terminal), or a caller's hook."""
+    """A rich progress bar with ETA on stderr on a terminal; elsewhere (a pipe, a log file, CI)
+    one plain line at a steady interval, so long sweeps are never silent. Or a caller's hook."""
 
     def __init__(self, total: int, progress: bool | ProgressHook) -> None:
         self.total = total
@@ -473,9 +481,12 @@ class _Progress:
         self.bar: Any = None
         self.task: Any = None
         self.wanted = progress is True
+        self.ticker: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.started = time.monotonic()
 
     def start(self) -> None:
-        if not self.wanted or self.bar is not None:
+        if not self.wanted or self.bar is not None or self.ticker is not None:
             return
         from rich.console import Console
         from rich.progress import (
@@ -488,6 +499,11 @@ class _Progress:
         )
 
         console = Console(stderr=True)
+        self.started = time.monotonic()
+        if not console.is_terminal:
+            self.ticker = threading.Thread(target=self._tick, name="sweep-progress", daemon=True)
+            self.ticker.start()
+            return
         self.bar = Progress(
             TextColumn("sweep"),
             BarColumn(),
@@ -497,10 +513,30 @@ class _Progress:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
-            disable=not console.is_terminal,
         )
         self.bar.start()
         self.task = self.bar.add_task("sweep", total=self.total)
+
+    def _interval(self) -> float:
+        try:
+            seconds = float(os.environ.get("CORRIDORS_PROGRESS_SECONDS", PROGRESS_SECONDS))
+        except ValueError:
+            seconds = PROGRESS_SECONDS
+        return seconds if math.isfinite(seconds) and seconds > 0 else PROGRESS_SECONDS
+
+    def line(self) -> str:
+        """``sweep: 120/1000 runs (12%), 35 s elapsed, about 4 min 10 s left``."""
+        elapsed = time.monotonic() - self.started
+        share = self.done / self.total if self.total else 1.0
+        text = f"sweep: {self.done}/{self.total} runs ({share:.0%}), {_duration(elapsed)} elapsed"
+        if 0 < self.done < self.total:
+            text += f", about {_duration(elapsed * (self.total - self.done) / self.done)} left"
+        return text
+
+    def _tick(self) -> None:
+        interval = self._interval()
+        while not self.stopping.wait(interval):
+            print(self.line(), file=sys.stderr, flush=True)
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -512,6 +548,22 @@ class _Progress:
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+        if self.ticker is not None:
+            self.stopping.set()
+            self.ticker.join(timeout=5)
+            self.ticker = None
+            print(self.line(), file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 # ---------------------------------------------------------------------------- the manifest

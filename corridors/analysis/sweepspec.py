@@ -8,6 +8,7 @@ as one line and exits 2.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from corridors.scenarios import Problem, Scenario, ScenarioError, load_scenario
 from corridors.scenarios.loader import (
-    _describe,
-    _path_text,
-    _suggest,
+    canonical_path,
+    describe,
+    path_text,
     resolve_scenario_path,
+    suggest,
 )
 from corridors.scenarios.yamlsafe import (
     LDict,
@@ -258,20 +260,20 @@ def spec_path(loc: Sequence[Any]) -> str:
     """A field path in a spec; a parameter's (or override's) dotted path is quoted in brackets:
     ``parameters['events.blockade.fraction'].levels[1]``."""
     if len(loc) >= 2 and loc[0] in ("parameters", "overrides"):
-        rest = _path_text(loc[2:])
+        rest = path_text(loc[2:])
         head = f"{loc[0]}['{loc[1]}']"
         return head + (("" if rest.startswith("[") else ".") + rest if rest else "")
-    return _path_text(loc)
+    return path_text(loc)
 
 
 def _spec_problem(err: Mapping[str, Any], data: Any) -> Problem:
     loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
     if err["type"] == "extra_forbidden":
         message = f"unknown field '{loc[-1]}'" + (
-            _suggest(str(loc[-1]), _SPEC_FIELDS) or " — see docs/sweeps.md for the spec fields"
+            suggest(str(loc[-1]), _SPEC_FIELDS) or " — see docs/sweeps.md for the spec fields"
         )
     else:
-        message = _describe(err)
+        message = describe(err)
     return Problem(where_of(data, loc), spec_path(loc), message)
 
 
@@ -351,7 +353,12 @@ def check_spec(
         first = exc.problems[0]
         if first.where is None:  # e.g. an unknown variant: point at the spec
             raise _fail(where_of(data, ("variants",)), "variants", first.message) from None
-        raise
+        if not variants:
+            raise
+        listed = f"variants listed at {where_of(data, ('variants',))}"
+        raise SweepSpecError(
+            [p if p.note else dataclasses.replace(p, note=listed) for p in exc.problems]
+        ) from None
     if spec.overrides:
         try:
             base = load_scenario(base, overrides=spec.overrides)
@@ -369,6 +376,7 @@ def check_spec(
     scenario_name = base._provenance.name if base._provenance else Path(file).stem
 
     params = spec.params()
+    _check_same_field(base, params, spec.overrides, data)
     _check_parameters(base, params, data)
     _check_design_size(spec, params, data)
     probe_overrides = {k: p.first() for k, p in params.items()}
@@ -390,6 +398,33 @@ def check_spec(
         spec_hash=spec_hash,
         scenario_hash=scenario_hash,
     )
+
+
+def _check_same_field(
+    base: Scenario, params: Mapping[str, Any], overrides: Mapping[str, Any], data: Any
+) -> None:
+    """A field varied twice (by name and by code, or also fixed in overrides) would leave it to
+    dict order which value a run takes."""
+    seen: dict[str, tuple[str, str]] = {}
+    for section, keys in (("overrides", overrides), ("parameters", params)):
+        for key in keys:
+            canon = canonical_path(base, key)
+            clash = next(
+                (
+                    (other, where)
+                    for c, (other, where) in seen.items()
+                    if c == canon or canon.startswith(c + ".") or c.startswith(canon + ".")
+                ),
+                None,
+            )
+            if clash is not None:
+                other, where = clash
+                raise _fail(
+                    where_of(data, (section, key)),
+                    spec_path((section, key)),
+                    f"'{key}' is the same field as '{other}' ({where}); give it once",
+                )
+            seen[canon] = (key, f"{section}, {where_of(data, (section, key))}")
 
 
 _PATH_WORDS = ("unknown field", "no item", "cannot go deeper", "no field or item")
@@ -521,7 +556,7 @@ def _check_outcomes(
                     f"outcomes[{i}]",
                     f"unknown outcome '{name}'"
                     + (
-                        _suggest(name, choices)
+                        suggest(name, choices)
                         or " — outcomes are keys of a run's summary (summary.json of "
                         "`corridors run`)"
                     ),
@@ -546,5 +581,5 @@ def _check_series(spec: SweepSpec, entities: set[str], variables: set[str], data
                     where_of(data, ("series", field, i)),
                     f"series.{field}[{i}]",
                     f"unknown {word} '{name}'"
-                    + (_suggest(name, sorted(known)) or f" (one of {', '.join(sorted(known))})"),
+                    + (suggest(name, sorted(known)) or f" (one of {', '.join(sorted(known))})"),
                 )

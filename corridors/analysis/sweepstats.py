@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from corridors.scenarios import Problem, ScenarioError
-from corridors.scenarios.loader import _suggest
+from corridors.scenarios.loader import suggest
 from corridors.scenarios.yamlsafe import Where, YamlError, parse_scalar
 
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -52,7 +52,7 @@ def check_column(frame: pd.DataFrame, name: str, option: str, kind: str = "colum
             option,
             f"unknown {kind} '{name}'"
             + (
-                _suggest(name, known)
+                suggest(name, known)
                 or f" (available: {', '.join(known[:12])}"
                 + (", ..." if len(known) > 12 else "")
                 + ")"

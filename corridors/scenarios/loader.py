@@ -6,9 +6,13 @@ Every problem is reported as a :class:`ScenarioError` whose lines read
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import difflib
 import re
+import typing
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,11 +50,14 @@ class Problem:
     where: Where | None
     path: str
     message: str
+    note: str = ""
+    """Where the fault came from when that is not ``where`` (an ``extends:`` line)."""
 
     def __str__(self) -> str:
         loc = f"{self.where}: " if self.where else ""
         path = f"{self.path}: " if self.path else ""
-        return f"{loc}{path}{self.message}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{loc}{path}{self.message}{note}"
 
 
 class ScenarioError(ValueError):
@@ -95,9 +102,56 @@ def variant_names(name: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" — did you mean '{close[0]}'?" if close else ""
+MAX_SHOWN = 60
+"""Longest value printed in full in a message; longer ones are cut."""
+
+
+def _needs_escape(ch: str, mixed: bool) -> bool:
+    if ch == " ":
+        return False
+    if unicodedata.category(ch)[0] in "CZM":  # controls, format (zero-width), odd spaces, marks
+        return True
+    return mixed and not ch.isascii()
+
+
+def shown_text(text: str) -> str:
+    """Text as a message prints it: invisible characters, and non-ASCII letters mixed into an
+    otherwise ASCII name (Cyrillic 'а' in 'Armenia'), escaped; long text cut."""
+    mixed = any(c.isascii() and c.isalpha() for c in text) and any(
+        not c.isascii() and c.isalpha() for c in text
+    )
+    out = "".join(
+        ch.encode("unicode_escape").decode("ascii") if _needs_escape(ch, mixed) else ch
+        for ch in text
+    )
+    if len(out) > MAX_SHOWN:
+        out = f"{out[: MAX_SHOWN - 20]}…({len(text):,} characters)"
+    return out
+
+
+def show_value(value: Any) -> str:
+    """A value as a message prints it: text quoted and made visible, dates as ISO, cut."""
+    if isinstance(value, str):
+        return f"'{shown_text(value)}'"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return shown_text(repr(value))
+
+
+def suggest(word: Any, choices: Iterable[Any]) -> str:
+    """`` — did you mean 'X'?`` when one of ``choices`` is close to ``word`` (else empty)."""
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if not close:
+        # the same name but for case, spaces or invisible characters
+        folded = {_fold(c): c for c in options}
+        close = [folded[_fold(str(word))]] if _fold(str(word)) in folded else []
+    return f" — did you mean {show_value(close[0])}?" if close else ""
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text.casefold() if unicodedata.category(c)[0] not in "CZ")
 
 
 def resolve_scenario_path(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
@@ -117,9 +171,9 @@ def resolve_scenario_path(name_or_path: str | Path, relative_to: Path | None = N
             Problem(
                 None,
                 "",
-                f"no scenario named '{text}': not a built-in "
+                f"no scenario named {show_value(text)}: not a built-in "
                 f"({', '.join(builtin_names())}) nor an existing file"
-                + _suggest(text, builtin_names()),
+                + suggest(text, builtin_names()),
             )
         ]
     )
@@ -128,7 +182,7 @@ def resolve_scenario_path(name_or_path: str | Path, relative_to: Path | None = N
 # ---------------------------------------------------------------------------- merging
 
 
-def _merge(base: Any, overlay: Any, path: str = "") -> Any:
+def merge(base: Any, overlay: Any, path: str = "") -> Any:
     """Deep-merge ``overlay`` onto ``base``; named lists merge item by item on ``name``."""
     if isinstance(base, dict) and isinstance(overlay, dict):
         out = LDict(base, where=getattr(base, "where", None))
@@ -137,7 +191,7 @@ def _merge(base: Any, overlay: Any, path: str = "") -> Any:
             if key == "extends":
                 continue
             sub = f"{path}.{key}" if path else str(key)
-            out[key] = _merge(base[key], value, sub) if key in base else value
+            out[key] = merge(base[key], value, sub) if key in base else value
             if hasattr(overlay, "key_where") and key in overlay.key_where:
                 out.key_where[key] = overlay.key_where[key]
         return out
@@ -176,15 +230,15 @@ def _merge_named(base: list, overlay: list, path: str) -> LList:
                         Problem(
                             w,
                             f"{path}[{j}]",
-                            f"cannot delete '{name}': the base has no such item"
-                            + _suggest(str(name), [str(k) for k in index if k]),
+                            f"cannot delete {show_value(name)}: the base has no such item"
+                            + suggest(str(name), [str(k) for k in index if k]),
                         )
                     ]
                 )
             items[index[name]] = None
             continue
         if name is not None and name in index and items[index[name]] is not None:
-            items[index[name]] = _merge(items[index[name]], item, f"{path}[{name}]")
+            items[index[name]] = merge(items[index[name]], item, f"{path}[{name}]")
             wheres[index[name]] = w
         else:
             index[name] = len(items)
@@ -195,7 +249,7 @@ def _merge_named(base: list, overlay: list, path: str) -> LList:
     return out
 
 
-def _read_mapping(path: Path) -> LDict:
+def read_mapping(path: Path) -> LDict:
     try:
         data = read_yaml_file(path)
     except YamlError as exc:
@@ -214,34 +268,57 @@ def _read_mapping(path: Path) -> LDict:
     return data
 
 
-def load_raw(path: Path, _chain: tuple[Path, ...] = ()) -> LDict:
+def _extends_chain(path: Path) -> list[tuple[Path, LDict, Where | None]]:
+    """The files a scenario is built from, base first: (file, its data, where the file that
+    extends it says so). A fault in a base names the ``extends:`` line that reached it."""
+    chain: list[tuple[Path, LDict, Where | None]] = []
+    seen: list[Path] = []
+    current, reached_by = path, None
+    while True:
+        resolved = current.resolve()
+        if resolved in seen:
+            cycle = " → ".join(p.name for p in (*seen, resolved))
+            raise ScenarioError([Problem(reached_by, "extends", f"'extends' cycle: {cycle}")])
+        seen.append(resolved)
+        try:
+            data = read_mapping(current)
+        except ScenarioError as exc:
+            raise _reached_through(exc, reached_by) from None
+        chain.append((current, data, reached_by))
+        base_name = data.get("extends")
+        if base_name is None:
+            break
+        here = where_of(data, ("extends",))
+        if not isinstance(base_name, str):
+            raise _reached_through(
+                ScenarioError([Problem(here, "extends", "must be a scenario name or path")]),
+                reached_by,
+            )
+        try:
+            base_path = resolve_scenario_path(base_name, relative_to=current.parent)
+        except ScenarioError as exc:
+            raise _reached_through(
+                ScenarioError([Problem(here, "extends", exc.problems[0].message)]), reached_by
+            ) from None
+        current, reached_by = base_path, here
+    chain.reverse()
+    return chain
+
+
+def _reached_through(exc: ScenarioError, reached_by: Where | None) -> ScenarioError:
+    if reached_by is None:
+        return exc
+    note = f"reached through 'extends:' at {reached_by}"
+    return type(exc)([dataclasses.replace(p, note=note) for p in exc.problems])
+
+
+def load_raw(path: Path) -> LDict:
     """Read a scenario file and, recursively, the scenarios it extends; merged, unvalidated."""
-    resolved = path.resolve()
-    if resolved in _chain:
-        cycle = " → ".join(p.name for p in (*_chain, resolved))
-        raise ScenarioError([Problem(Where(str(path)), "extends", f"'extends' cycle: {cycle}")])
-    data = _read_mapping(path)
-    base_name = data.get("extends")
-    if base_name is None:
-        return data
-    if not isinstance(base_name, str):
-        raise ScenarioError(
-            [Problem(where_of(data, ("extends",)), "extends", "must be a scenario name or path")]
-        )
-    try:
-        base_path = resolve_scenario_path(base_name, relative_to=path.parent)
-    except ScenarioError as exc:
-        raise ScenarioError(
-            [Problem(where_of(data, ("extends",)), "extends", exc.problems[0].message)]
-        ) from None
-    chain = (*_chain, resolved)
-    if base_path.resolve() in chain:
-        cycle = " → ".join(p.name for p in (*chain, base_path.resolve()))
-        raise ScenarioError(
-            [Problem(where_of(data, ("extends",)), "extends", f"'extends' cycle: {cycle}")]
-        )
-    base = load_raw(base_path, chain)
-    return _merge(base, data)
+    chain = _extends_chain(path)
+    data: Any = chain[0][1]
+    for _, overlay, _ in chain[1:]:
+        data = merge(data, overlay)
+    return data
 
 
 # ---------------------------------------------------------------------------- overrides
@@ -267,9 +344,10 @@ def _labels(item: Any) -> tuple[Any, Any]:
 
 
 def _find_item(container: list, part: str) -> int | None:
-    if re.fullmatch(r"-?\d+", part):
+    """Index of the item named (or coded) ``part``, or at index ``part`` (0 or more)."""
+    if re.fullmatch(r"\d+", part):
         idx = int(part)
-        return idx if -len(container) <= idx < len(container) else None
+        return idx if idx < len(container) else None
     for i, item in enumerate(container):
         if part in _labels(item):
             return i
@@ -293,9 +371,13 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
             idx = _find_item(node, part)
             if idx is None:
                 names = [str(i.get("name")) for i in node if isinstance(i, dict)]
-                raise ScenarioError(
-                    [Problem(origin, here, f"no item '{part}' here" + _suggest(part, names))]
+                message = (
+                    f"no item {show_value(part)} here; name the item, or give its position "
+                    f"from 0 to {len(node) - 1}"
+                    if re.fullmatch(r"-\d+", part)
+                    else f"no item {show_value(part)} here" + suggest(part, names)
                 )
+                raise ScenarioError([Problem(origin, here, message)])
             if last:
                 node[idx] = value
                 if isinstance(node, LList):
@@ -319,6 +401,27 @@ def apply_override(data: LDict, path: str, value: Any) -> None:
             )
 
 
+def canonical_path(sc: Scenario, path: str) -> str:
+    """One spelling per field: keyword form made dotted, list items named by their name (a code
+    or a position resolved), so that two spellings of the same field can be told apart."""
+    out: list[str] = []
+    node: Any = sc
+    for part in override_key(path).split("."):
+        if isinstance(node, list) and (idx := _find_item(node, part)) is not None:
+            name = _labels(node[idx])[0]
+            out.append(str(name) if name is not None else str(idx))
+            node = node[idx]
+            continue
+        out.append(part)
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, None) if part in type(node).model_fields else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
+    return ".".join(out)
+
+
 def parse_set(assignment: str) -> tuple[str, Any]:
     """``'links.lachin.capacity_t_per_day=400'`` → (path, value)."""
     if "=" not in assignment:
@@ -327,7 +430,7 @@ def parse_set(assignment: str) -> tuple[str, Any]:
                 Problem(
                     Where("--set"),
                     "",
-                    f"'{assignment}' is not PATH=VALUE "
+                    f"{show_value(assignment)} is not PATH=VALUE "
                     "(e.g. --set parameters.stress_rise_per_day=0.05)",
                 )
             ]
@@ -335,7 +438,9 @@ def parse_set(assignment: str) -> tuple[str, Any]:
     path, _, text = assignment.partition("=")
     path = path.strip()
     if not path:
-        raise ScenarioError([Problem(Where("--set"), "", f"'{assignment}' has no PATH before '='")])
+        raise ScenarioError(
+            [Problem(Where("--set"), "", f"{show_value(assignment)} has no PATH before '='")]
+        )
     try:
         return path, parse_scalar(text)
     except YamlError as exc:
@@ -345,25 +450,55 @@ def parse_set(assignment: str) -> tuple[str, Any]:
 # ---------------------------------------------------------------------------- validation
 
 
-_ALL_FIELDS = sorted(
-    {
-        name
-        for cls in vars(schema).values()
-        if isinstance(cls, type) and issubclass(cls, BaseModel)
-        for name in cls.model_fields
-    }
-)
 _ACTIONS = sorted(schema.ACTIONS)
 
 
-def _path_text(loc: Sequence[Any]) -> str:
+def path_text(loc: Sequence[Any]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = shown_text(str(part))
+            out += f".{text}" if out else text
     return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Models a field's type holds (through Optional, unions, lists, dicts, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out += _models_in(arg)
+    return out
+
+
+def fields_at(loc: Sequence[Any], root: type[BaseModel] = Scenario) -> list[str]:
+    """Field names of the object at a pydantic location (``('links', 0)`` → a Link's), so that a
+    misspelled field is matched against its own object's fields only."""
+    models: list[type[BaseModel]] = [root]
+    for part in loc:
+        if isinstance(part, int) or not models:
+            continue
+        tagged = [m for m in models if _action_of(m) == part]
+        if tagged:
+            models = tagged
+            continue
+        nxt: list[type[BaseModel]] = []
+        for model in models:
+            info = model.model_fields.get(str(part))
+            if info is not None:
+                nxt += _models_in(info.annotation)
+        if nxt or any(str(part) in m.model_fields for m in models):
+            models = nxt
+    return sorted({name for m in models for name in m.model_fields})
+
+
+def _action_of(model: type[BaseModel]) -> Any:
+    info = model.model_fields.get("action")
+    args = typing.get_args(info.annotation) if info is not None else ()
+    return args[0] if len(args) == 1 else None
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -379,19 +514,27 @@ _BOUNDS = {
 }
 
 
-def _describe(err: Mapping[str, Any]) -> str:
+def describe(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     value = err.get("input")
     loc = err["loc"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return f"unknown field '{loc[-1]}'" + (
-            _suggest(loc[-1], _ALL_FIELDS) or " — remove it or check the authoring guide"
+        if loc[-1] == "delete":
+            return (
+                "'delete' removes an item of the base in a file that extends another; "
+                f"write 'delete: true' (got {show_value(value)})"
+            )
+        fields = fields_at(loc[:-1])
+        return f"unknown field {show_value(loc[-1])}" + (
+            suggest(loc[-1], fields) or " — remove it or check the authoring guide"
         )
     if kind == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag", value)
-        return f"unknown action '{tag}' (one of {', '.join(_ACTIONS)})" + _suggest(tag, _ACTIONS)
+        return f"unknown action {show_value(tag)} (one of {', '.join(_ACTIONS)})" + suggest(
+            tag, _ACTIONS
+        )
     if kind == "union_tag_not_found":
         return f"each event needs an 'action' (one of {', '.join(_ACTIONS)})"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
@@ -399,28 +542,30 @@ def _describe(err: Mapping[str, Any]) -> str:
             extra = sorted(str(k) for k in value if k not in ("value", "source", "mark"))
             if extra:
                 return (
-                    f"unknown key '{extra[0]}' in a sourced number; "
-                    "it takes only value, source and mark" + _suggest(extra[0], ["source", "mark"])
+                    f"unknown key {show_value(extra[0])} in a sourced number; "
+                    "it takes only value, source and mark" + suggest(extra[0], ["source", "mark"])
                 )
-        return f"expected a number, got {value!r}"
+        return f"expected a number, got {show_value(value)}"
     bound = _BOUNDS.get(kind)
     if bound is not None:
         word, key = bound
         limit = err.get("ctx", {}).get(key)
         shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
-        return f"must be {word} {shown}, got {value!r}"
+        return f"must be {word} {shown}, got {show_value(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping of fields (key: value), got {value!r}"
+        return f"expected a mapping of fields (key: value), got {show_value(value)}"
     if kind == "list_type":
         return f"expected a list (items starting with '- '), got {type(value).__name__}"
     if kind == "invalid_key":
-        return f"key {value!r} must be text; quote it: '{value}'"
+        return f"key {show_value(value)} must be text; quote it: {show_value(str(value))}"
     if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
-        return f"expected a date like 2023-09-19, got {value!r}"
+        return f"expected a date like 2023-09-19, got {show_value(value)}"
     if kind in ("literal_error", "enum"):
         expected = err.get("ctx", {}).get("expected", "")
         options = re.findall(r"'([^']+)'", str(expected))
-        return f"{value!r} is not allowed; expected {expected}" + _suggest(str(value), options)
+        return f"{show_value(value)} is not allowed; expected {expected}" + suggest(
+            str(value), options
+        )
     if kind == "finite_number":
         return "must be a finite number (not NaN or infinity)"
     msg = str(err["msg"])
@@ -431,7 +576,7 @@ def _field_named_first(err: Mapping[str, Any]) -> str | None:
     """The field a model-level check's message starts with (``end ... must be after start``),
     when the input has it; so the problem can point at that field's line."""
     value = err.get("input")
-    words = _describe(err).split()
+    words = describe(err).split()
     if err["type"] != "value_error" or not isinstance(value, dict) or not words:
         return None
     first = words[0].strip("'\"")
@@ -448,7 +593,7 @@ def _problems_from_validation(exc: ValidationError, data: Any) -> list[Problem]:
             loc = (*loc, "action")  # point at the misspelled action, not the event
         elif (name := _field_named_first(err)) is not None:
             loc = (*loc, name)
-        problems.append(Problem(where_of(data, loc), _path_text(loc), _describe(err)))
+        problems.append(Problem(where_of(data, loc), path_text(loc), describe(err)))
     return problems
 
 
@@ -457,18 +602,18 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
     problems: list[Problem] = []
 
     def add(loc: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(where_of(data, loc), _path_text(loc), message))
+        problems.append(Problem(where_of(data, loc), path_text(loc), message))
 
     state_names = [s.name for s in sc.states]
     link_names = [lk.name for lk in sc.links]
 
     def check_state(loc: tuple[Any, ...], name: str | None) -> None:
         if name is not None and name not in state_names:
-            add(loc, f"unknown state '{name}'" + _suggest(name, state_names))
+            add(loc, f"unknown state {show_value(name)}" + suggest(name, state_names))
 
     def check_link(loc: tuple[Any, ...], name: str) -> None:
         if name not in link_names:
-            add(loc, f"unknown link '{name}'" + _suggest(name, link_names))
+            add(loc, f"unknown link {show_value(name)}" + suggest(name, link_names))
 
     for section, items, key in (
         ("states", sc.states, "name"),
@@ -481,13 +626,21 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         for i, item in enumerate(items):
             value = getattr(item, key)
             if value in seen:
-                add((section, i, key), f"duplicate {key} '{value}' (also {section}[{seen[value]}])")
+                # blame the one a --set option changed, when it is the earlier of the two
+                first, second = seen[value], i
+                origin = where_of(data, (section, first, key))
+                if origin is not None and origin.file.startswith("--set"):
+                    first, second = second, first
+                add(
+                    (section, second, key),
+                    f"duplicate {key} {show_value(value)} (also {section}[{first}])",
+                )
             seen.setdefault(value, i)
     seen_events: dict[str, int] = {}
     for i, ev in enumerate(sc.events):
         if ev.name is not None:
             if ev.name in seen_events:
-                add(("events", i, "name"), f"duplicate event name '{ev.name}'")
+                add(("events", i, "name"), f"duplicate event name {show_value(ev.name)}")
             seen_events.setdefault(ev.name, i)
 
     for limit, items, section in (
@@ -522,6 +675,20 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             for k, link in enumerate(g.links):
                 check_link(("states", i, "guarantees", j, "links", k), link)
         check_state(("states", i, "patron"), st.patron)
+        if st.patron == st.name:
+            add(("states", i, "patron"), "a state cannot be its own patron")
+        for j, g in enumerate(st.guarantees):
+            if g.protects == st.name:
+                add(
+                    ("states", i, "guarantees", j, "protects"),
+                    "a state cannot be its own guarantor; name the state it protects",
+                )
+        if "." in st.code:
+            add(
+                ("states", i, "code"),
+                f"code {show_value(st.code)} contains '.', which separates the parts of a "
+                "path (--set states.CODE.FIELD); use letters and digits",
+            )
         for other in st.threatens:
             check_state(("states", i, "threatens", other), other)
         for other in st.initial_tension:
@@ -560,7 +727,8 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
         if lk.a == lk.b and lk.a_hub == lk.b_hub:
             add(
                 ("links", i, "b"),
-                f"link '{lk.name}' joins '{lk.a}' to itself; a link needs two different endpoints",
+                f"link {show_value(lk.name)} joins {show_value(lk.a)} to itself; "
+                "a link needs two different endpoints",
             )
         for j, name in enumerate(lk.crosses):
             check_state(("links", i, "crosses", j), name)
@@ -596,7 +764,7 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
             if supplier is not None and supplier.arms_supplier is None:
                 add(
                     ("events", i, "state"),
-                    f"'{ev.state}' sells no arms (it has no "
+                    f"{show_value(ev.state)} sells no arms (it has no "
                     "'arms_supplier' section), so it cannot embargo any",
                 )
         if isinstance(ev, schema.OrderOffensive):
@@ -607,13 +775,12 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
                     f"'{ev.state}' has no claim on '{ev.to}' (no 'claims' entry with that "
                     "target), so it has no offensive to order",
                 )
-        if isinstance(ev, schema.SetParameter):
-            message = _set_parameter_problem(sc, ev.path, ev.value)
-            if message is not None:
-                add(("events", i, message[0]), message[1])
     for i, tg in enumerate(sc.targets):
         if tg.date is not None and not start <= tg.date <= end:
             add(("targets", i, "date"), f"{tg.date} is outside the calendar ({start} to {end})")
+        message = _metric_problem(sc, tg.metric)
+        if message is not None:
+            add(("targets", i, "metric"), message)
         last = end - dt.timedelta(days=1)
         if tg.window is not None and not start <= tg.window.start <= tg.window.end <= last:
             add(
@@ -629,7 +796,52 @@ def _reference_problems(sc: Scenario, data: Any) -> list[Problem]:
 
     if not problems:
         problems += _route_problems(sc, data)
+    if not problems:
+        # judged only on an otherwise valid scenario, or every such event repeats its fault
+        for i, ev in enumerate(sc.events):
+            if isinstance(ev, schema.SetParameter):
+                message = _set_parameter_problem(sc, ev.path, ev.value)
+                if message is not None:
+                    add(("events", i, message[0]), message[1])
     return problems
+
+
+_STATE_KEYED = ("arms_share", "arms_delivered_by_supplier")
+"""Summary keys whose later parts are state names."""
+
+
+def _metric_problem(sc: Scenario, metric: str) -> str | None:
+    """A target's metric that names a state, link or flow the scenario lacks can never be read."""
+    names = [s.name for s in sc.states]
+    codes = [s.code for s in sc.states]
+    entities = [*names, *codes, *(lk.name for lk in sc.links), *(f.name for f in sc.flows)]
+    if metric.startswith("series:"):
+        parts = metric.split(":")
+        if len(parts) == 3 and parts[1] not in (*entities, "model"):
+            return f"unknown state, link or flow {show_value(parts[1])} in the metric" + suggest(
+                parts[1], entities
+            )
+        return None
+    head, _, rest = metric.partition(".")
+    if not rest:
+        return None
+    if head in ("flow", "link"):
+        known = [f.name for f in sc.flows] if head == "flow" else [lk.name for lk in sc.links]
+        name = rest.rpartition(".")[0]
+        if name and name not in known:
+            return f"unknown {head} {show_value(name)} in the metric" + suggest(name, known)
+        return None
+    if head in _STATE_KEYED:
+        for part in rest.split("."):
+            if part not in names:
+                return f"unknown state {show_value(part)} in the metric" + suggest(part, names)
+        return None
+    if head in names and head not in codes:
+        code = codes[names.index(head)]
+        return f"state outcomes are named by code: write {show_value(code + '.' + rest)}"
+    if re.fullmatch(r"[A-Z0-9]{2,8}", head) and head not in codes:
+        return f"unknown state code {show_value(head)} in the metric" + suggest(head, codes)
+    return None
 
 
 def _set_parameter_problem(sc: Scenario, path: str, value: Any) -> tuple[str, str] | None:
@@ -647,7 +859,7 @@ def _set_parameter_problem(sc: Scenario, path: str, value: Any) -> tuple[str, st
     try:
         changed = Scenario.model_validate(data)
     except ValidationError as exc:
-        return "value", f"{path}: {_describe(exc.errors(include_url=False)[0])}"
+        return "value", f"{path}: {describe(exc.errors(include_url=False)[0])}"
     problems = _reference_problems(changed, None)
     if problems:
         return "value", f"{path} would make the scenario invalid: {problems[0]}"
@@ -675,8 +887,8 @@ def _route_problems(sc: Scenario, data: Any) -> list[Problem]:
                 Problem(
                     where_of(data, ("flows", i)),
                     f"flows[{i}]",
-                    f"no chain of links can carry {fl.commodity} from '{fl.origin}' to "
-                    f"'{fl.destination}'; add a link or change the flow",
+                    f"no chain of links can carry {fl.commodity} from {show_value(fl.origin)} to "
+                    f"{show_value(fl.destination)}; add a link or change the flow",
                 )
             )
     return problems
@@ -698,8 +910,8 @@ def _check_runtime_path(path: str, parts: list[str]) -> None:
                 Problem(
                     None,
                     path,
-                    f"an event cannot change '{parts[0]}'; it can change "
-                    f"{', '.join(RUNTIME_SECTIONS)}" + _suggest(parts[0], RUNTIME_SECTIONS),
+                    f"an event cannot change {show_value(parts[0])}; it can change "
+                    f"{', '.join(RUNTIME_SECTIONS)}" + suggest(parts[0], RUNTIME_SECTIONS),
                 )
             ]
         )
@@ -718,7 +930,9 @@ def _check_runtime_path(path: str, parts: list[str]) -> None:
         raise _PathError(
             [
                 Problem(
-                    None, path, f"'{parts[2]}' cannot change during a run; other items refer to it"
+                    None,
+                    path,
+                    f"{show_value(parts[2])} cannot change during a run; other items refer to it",
                 )
             ]
         )
@@ -737,7 +951,13 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
                 if idx is None:
                     names = [str(n) for n, _ in map(_labels, node) if n is not None]
                     raise _PathError(
-                        [Problem(None, path, f"no item '{part}' here" + _suggest(part, names))]
+                        [
+                            Problem(
+                                None,
+                                path,
+                                f"no item {show_value(part)} here" + suggest(part, names),
+                            )
+                        ]
                     )
                 if last:
                     node[idx] = value
@@ -755,7 +975,8 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
                             Problem(
                                 None,
                                 path,
-                                f"unknown field '{part}'" + _suggest(part, type(node).model_fields),
+                                f"unknown field {show_value(part)}"
+                                + suggest(part, type(node).model_fields),
                             )
                         ]
                     )
@@ -766,9 +987,11 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
             else:
                 raise KeyError(part)
     except ValidationError as exc:
-        raise ScenarioError([Problem(None, path, _describe(exc.errors()[0]))]) from None
+        raise ScenarioError([Problem(None, path, describe(exc.errors()[0]))]) from None
     except KeyError:
-        raise _PathError([Problem(None, path, f"no field or item '{part}' here")]) from None
+        raise _PathError(
+            [Problem(None, path, f"no field or item {show_value(part)} here")]
+        ) from None
 
 
 def validate_data(data: Any, file: str) -> Scenario:
@@ -799,11 +1022,139 @@ def resolve_variant_path(base_name: str, variant: str) -> Path:
             Problem(
                 None,
                 "",
-                f"no variant '{variant}' for scenario '{base_name}' "
-                f"(variants: {', '.join(known) or 'none'})" + _suggest(variant, known),
+                f"no variant {show_value(variant)} for scenario {show_value(base_name)} "
+                f"(variants: {', '.join(known) or 'none'})" + suggest(variant, known),
             )
         ]
     )
+
+
+def _tracked(value: Any, where: Where) -> Any:
+    """Plain data as LDict/LList (a copy), so that overrides applied to it are located."""
+    if isinstance(value, dict):
+        out = LDict({k: _tracked(v, where) for k, v in value.items()}, where=where)
+        out.key_where = dict.fromkeys(out, where)
+        return out
+    if isinstance(value, list):
+        return LList([_tracked(v, where) for v in value], where=where)
+    return value
+
+
+@dataclass
+class _Layer:
+    """One step of building a scenario: a file, a variant or a ``--set`` option. ``apply``
+    returns the data with this step applied on top of ``data`` (``None`` for the first)."""
+
+    label: str
+    where: Where
+    origins: frozenset[str]
+    apply: Any
+    note: str = ""
+
+
+class _FileStep:
+    """Applies one file of an ``extends:`` chain: the data read the first time, then a fresh
+    read (overrides change data in place, and attribution builds the layers again)."""
+
+    def __init__(self, file: Path, raw: LDict, first: bool) -> None:
+        self.file, self.raw, self.first = file, raw, first
+
+    def __call__(self, data: Any) -> Any:
+        fresh, self.raw = (
+            (self.raw, None) if self.raw is not None else (read_mapping(self.file), None)
+        )
+        return fresh if self.first else merge(data, fresh)
+
+
+def _file_layers(path: Path) -> list[_Layer]:
+    layers = []
+    for i, (file, raw, reached_by) in enumerate(_extends_chain(path)):
+        note = f"reached through 'extends:' at {reached_by}" if reached_by else ""
+        layers.append(
+            _Layer(
+                f"the changes in {file} make",
+                Where(str(file)),
+                frozenset({str(file)}),
+                _FileStep(file, raw, first=i == 0),
+                note,
+            )
+        )
+    return layers
+
+
+def _locate_change(layer: _Layer, problems: Sequence[Problem]) -> Where:
+    """The line of a layer that most likely caused problems found elsewhere: an item of the
+    layer whose name the problems quote (a deleted state, a renamed link), else the file."""
+    if layer.where.line is not None or layer.where.file.startswith("--set"):
+        return layer.where
+    try:
+        raw = read_mapping(Path(layer.where.file))
+    except ScenarioError:
+        return layer.where
+    text = " ".join(p.message for p in problems)
+    first: Where | None = None
+    for section in NAMED_LISTS:
+        items = raw.get(section)
+        if not isinstance(items, LList):
+            continue
+        for item, w in zip(items, items.item_where, strict=True):
+            name = _item_name(item)
+            if name is not None and f"{show_value(name)}" in text:
+                if isinstance(item, dict) and item.get("delete") is True:
+                    return w
+                first = first or w
+    if first is not None:
+        return first
+    keys = [k for k in raw if k not in ("extends", "meta")]
+    return raw.key_where.get(keys[0], layer.where) if keys else layer.where
+
+
+def _attribute(final: ScenarioError, layers: Sequence[_Layer], file: str) -> ScenarioError:
+    """Name the file or option that introduced each problem. A problem that shows up only once
+    an overlay, variant or ``--set`` is applied, but lies in lines of an earlier file (a base
+    whose links now name a deleted state), is reported once, against that layer."""
+    last = layers[-1]
+    if len(layers) == 1 or all(
+        p.where is not None and p.where.file in last.origins for p in final.problems
+    ):
+        return final
+    seen: list[set[tuple[Any, str]]] = []
+    data: Any = None
+    for layer in layers:
+        data = layer.apply(data)
+        try:
+            validate_data(data, file)
+            seen.append(set())
+        except ScenarioError as exc:
+            seen.append({(p.where, p.message) for p in exc.problems})
+    kept: list[Problem] = []
+    grouped: dict[int, list[Problem]] = {}
+    for problem in final.problems:
+        k = next(
+            (i for i, keys in enumerate(seen) if (problem.where, problem.message) in keys),
+            len(layers) - 1,
+        )
+        origin = problem.where.file if problem.where is not None else None
+        if origin in layers[k].origins or k == 0:
+            owner = next((la for la in layers if origin in la.origins), None)
+            if owner is not None and owner.note and not problem.note:
+                kept.append(dataclasses.replace(problem, note=owner.note))
+            else:
+                kept.append(problem)
+        else:
+            grouped.setdefault(k, []).append(problem)
+    for k, problems in grouped.items():
+        layer = layers[k]
+        more = len(problems) - 1
+        kept.append(
+            Problem(
+                _locate_change(layer, problems),
+                "",
+                f"{layer.label} the scenario invalid: {problems[0]}"
+                + (f" (and {more} more problem{'s' * (more > 1)} it causes)" if more else ""),
+            )
+        )
+    return type(final)(kept)
 
 
 def fitted_overlay_path(scenario_file: Path) -> Path:
@@ -813,7 +1164,7 @@ def fitted_overlay_path(scenario_file: Path) -> Path:
 
 def read_fitted_overlay(path: Path) -> schema.FittedOverlay:
     """A validated fitted-parameter overlay (raises :class:`ScenarioError`)."""
-    data = _read_mapping(path)
+    data = read_mapping(path)
     try:
         return schema.FittedOverlay.model_validate(to_plain(data))
     except ValidationError as exc:
@@ -848,33 +1199,82 @@ def load_scenario(
 
     ``overrides`` maps dotted paths (``links.lachin.status``) — or keyword-style names
     (``links__lachin__status``, a bare parameter name) — to values; they are validated like the
-    file. Raises :class:`ScenarioError`. A fitted-parameter overlay written by ``corridors fit``
-    (``fitted/<stem>.yaml`` beside the file) is applied before variants unless ``fitted=False``.
+    file. Raises :class:`ScenarioError`; a problem that an overlay, variant or override brings
+    into another file's lines is reported once, against the overlay, variant or option. A
+    fitted-parameter overlay written by ``corridors fit`` (``fitted/<stem>.yaml`` beside the
+    file) is applied before variants unless ``fitted=False``.
     """
     overrides = dict(overrides or {})
     applied: str | None = None
     if isinstance(name_or_path, Scenario):
         if not variants and not overrides:
             return name_or_path
-        data: Any = LDict(
-            name_or_path.model_dump(mode="json", exclude_none=True), where=Where("<scenario>")
-        )
+        dumped = name_or_path.model_dump(mode="json", exclude_none=True)
         prov = getattr(name_or_path, "_provenance", None)
         base_name = prov.name if prov else "<scenario>"
         file = prov.file if prov else "<scenario>"
         applied = prov.fitted if prov else None
+        layers = [
+            _Layer(
+                "the scenario makes",
+                Where(file),
+                frozenset({file}),
+                lambda _: _tracked(dumped, Where(file)),
+            )
+        ]
     else:
         path = resolve_scenario_path(name_or_path)
-        data = load_raw(path)
+        layers = _file_layers(path)
         base_name = str(name_or_path) if str(name_or_path) in builtin_names() else path.stem
         file = str(path)
-        if fitted:
-            applied = _apply_fitted(data, path)
+        overlay_path = fitted_overlay_path(path)
+        if fitted and overlay_path.is_file():
+            applied = str(overlay_path)
+
+            def fit_step(data: Any, path: Path = path) -> Any:
+                _apply_fitted(data, path)
+                return data
+
+            layers.append(
+                _Layer(
+                    f"the fitted values in {overlay_path} make",
+                    Where(applied),
+                    frozenset({applied}),
+                    fit_step,
+                )
+            )
     for variant in variants:
         vpath = resolve_variant_path(base_name, variant)
-        data = _merge(data, _read_mapping(vpath))
+        layers.append(
+            _Layer(
+                f"variant '{variant}' ({vpath}) makes",
+                Where(str(vpath)),
+                frozenset({str(vpath)}),
+                lambda data, vpath=vpath: merge(data, read_mapping(vpath)),
+            )
+        )
     for key, value in overrides.items():
-        apply_override(data, override_key(key), value)
-    sc = validate_data(data, file)
+        dotted = override_key(key)
+        origin = f"--set {dotted}"
+
+        def set_one(data: Any, dotted: str = dotted, value: Any = value) -> Any:
+            apply_override(data, dotted, copy.deepcopy(value))
+            return data
+
+        layers.append(
+            _Layer(
+                f"{show_value(value)} would make",
+                Where(origin),
+                frozenset({origin}),
+                set_one,
+            )
+        )
+    data: Any = None
+    for layer in layers:
+        data = layer.apply(data)
+    try:
+        sc = validate_data(data, file)
+    except ScenarioError as exc:
+        raise _attribute(exc, layers, file) from None
     sc._provenance = Provenance(base_name, file, list(variants), dict(overrides), applied)
     return sc

@@ -8,8 +8,10 @@ the entity's ``sources`` map so the model sees plain numbers and reports can cit
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -54,12 +56,54 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), WithJsonSche
 Score = Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)]
 
 
+def _is_number_type(annotation: Any) -> bool:
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _is_number_type(args[0])
+    if args and get_origin(annotation) in (Union, UnionType):
+        return bool not in args and any(_is_number_type(a) for a in args)
+    return annotation in (int, float)
+
+
+@functools.cache
+def _number_kind(model: type[BaseModel], key: Any) -> str | None:
+    """'number' when ``model.key`` holds a number, 'map' for a mapping to numbers, else None."""
+    info = model.model_fields.get(key) if isinstance(key, str) else None
+    if info is None:
+        return None
+    if _is_number_type(info.annotation):
+        return "number"
+    if get_origin(info.annotation) is dict and _is_number_type(get_args(info.annotation)[1]):
+        return "map"
+    return None
+
+
 class Strict(BaseModel):
     """Base: unknown fields are errors, assignment is validated (for --set and events)."""
 
     model_config = ConfigDict(
         extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_false_for_numbers(cls, data: Any) -> Any:
+        # YAML reads yes/no/on/off as true/false, and pydantic would take true as 1
+        if not isinstance(data, dict):
+            return data
+        for key, value in data.items():
+            kind = _number_kind(cls, key)
+            if kind is None:
+                continue
+            values = value.values() if kind == "map" and isinstance(value, dict) else [value]
+            for item in values:
+                number = item["value"] if isinstance(item, dict) and "value" in item else item
+                if isinstance(number, bool):
+                    raise ValueError(
+                        f"'{key}' needs a number, got {str(number).lower()} "
+                        "(YAML reads yes/no/on/off as true/false)"
+                    )
+        return data
 
 
 class Sourced(Strict):
@@ -192,6 +236,11 @@ class Calendar(Strict):
     def _end_or_days(self) -> Calendar:
         if self.end is None and self.days is None:
             raise ValueError("give either 'end' (a date) or 'days' (a number of days)")
+        if self.days is not None and (dt.date.max - self.start).days < self.days:
+            raise ValueError(
+                f"'days' runs past the last date there is (9999-12-31): {self.start} + "
+                f"{self.days} days; start earlier or give fewer days"
+            )
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         if (

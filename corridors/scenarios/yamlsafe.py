@@ -8,6 +8,8 @@ that validation errors can point at the line to fix.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,10 @@ MAX_FILE_BYTES = 2_000_000
 """Largest scenario or spec file accepted (bytes)."""
 MAX_DEPTH = 40
 """Deepest nesting of mappings and lists accepted."""
-MAX_NODES = 200_000
-"""Most values accepted in one document, counting every alias expansion."""
+MAX_NODES = 1_000_000
+"""Most values accepted in one document, counting every alias expansion. A file within
+MAX_FILE_BYTES without aliases stays below it (a value takes at least two bytes), so only an
+alias bomb reaches it."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,8 @@ class _Builder:
         if self.count > MAX_NODES:
             raise YamlError(
                 self.where(node),
-                f"document expands to more than {MAX_NODES:,} values (alias bomb?); "
-                "write the values out or split the file",
+                f"document expands to more than {MAX_NODES:,} values once its aliases (*name) "
+                "are expanded (alias bomb?); write the values out instead of repeating aliases",
             )
         if depth > MAX_DEPTH:
             raise YamlError(self.where(node), f"nesting deeper than {MAX_DEPTH} levels")
@@ -144,6 +148,26 @@ class _Builder:
             ) from exc
 
 
+class _TooDeepError(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _DepthLoader(yaml.SafeLoader):
+    """Stops composing at MAX_DEPTH levels, with the line, before Python's recursion limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                raise _TooDeepError(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def read_yaml_text(text: str | bytes, file: str) -> Any:
     """Parse one YAML document into LDict/LList values; raise YamlError when it can't."""
     if isinstance(text, bytes):
@@ -153,15 +177,19 @@ def read_yaml_text(text: str | bytes, file: str) -> Any:
                 f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes",
             )
         if b"\x00" in text:
-            raise YamlError(Where(file), "binary data, not a YAML text file")
+            line = text.count(b"\n", 0, text.index(b"\x00")) + 1
+            raise YamlError(Where(file, line), "binary data, not a YAML text file (a NUL byte)")
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise YamlError(Where(file), f"not UTF-8 text (byte {exc.start})") from exc
     if len(text) > MAX_FILE_BYTES:
         raise YamlError(Where(file), f"text longer than {MAX_FILE_BYTES:,} characters")
+    loader = _DepthLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+    except _TooDeepError as exc:
+        raise YamlError(Where(file, exc.line), f"nesting deeper than {MAX_DEPTH} levels") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -175,28 +203,66 @@ def read_yaml_text(text: str | bytes, file: str) -> Any:
         raise YamlError(Where(file), f"YAML error: {exc}") from exc
     except RecursionError as exc:
         raise YamlError(Where(file), f"nesting deeper than {MAX_DEPTH} levels") from exc
+    finally:
+        loader.dispose()
     if node is None:
         raise YamlError(Where(file), "file is empty")
+    if _expanded_size(node, {}) > MAX_NODES:
+        # aliases share nodes: sizes are memoised, so a bomb is measured without expanding it
+        raise YamlError(
+            Where(file, node.start_mark.line + 1),
+            f"document expands to more than {MAX_NODES:,} values once its aliases (*name) "
+            "are expanded (alias bomb?); write the values out instead of repeating aliases",
+        )
     return _Builder(file).build(node)
 
 
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Values ``node`` stands for once every alias in it is expanded."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(n, memo) for n in node.value)
+    memo[id(node)] = size
+    return size
+
+
 def read_yaml_file(path: Path) -> Any:
-    """Read a YAML file safely; errors name the file."""
+    """Read a YAML file safely; errors name the file. Only regular files are read (a device,
+    pipe or socket could block or never end), and never more than MAX_FILE_BYTES."""
+    return read_yaml_text(read_bounded(path), str(path))
+
+
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES, what: str = "scenario file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or a YamlError saying why not."""
+    where = Where(str(path))
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
-        raise YamlError(Where(str(path)), f"cannot read file: {exc.strerror}") from exc
-    if size > MAX_FILE_BYTES:
-        raise YamlError(
-            Where(str(path)), f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"
-        )
-    if path.is_dir():
-        raise YamlError(Where(str(path)), "is a directory, not a scenario file")
+        raise YamlError(where, f"cannot read file: {exc.strerror}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise YamlError(where, f"is a directory, not a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise YamlError(where, f"is not a regular file (a device, pipe or socket); give a {what}")
+    if info.st_size > limit:
+        raise YamlError(where, f"file is {info.st_size:,} bytes; the limit is {limit:,} bytes")
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: should the file be swapped for a pipe after the check, opening it
+        # does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise YamlError(where, f"is not a regular file; give a {what}")
+            data = handle.read(limit + 1)
     except OSError as exc:
-        raise YamlError(Where(str(path)), f"cannot read file: {exc.strerror}") from exc
-    return read_yaml_text(data, str(path))
+        raise YamlError(where, f"cannot read file: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise YamlError(where, f"file is over the limit of {limit:,} bytes")
+    return data
 
 
 def parse_scalar(text: str) -> Any:
