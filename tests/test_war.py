@@ -311,5 +311,6 @@ def test_embargo_of_a_state_that_sells_no_arms_is_rejected():
 def test_arms_transit_denial_is_specific_to_arms():
     model = ConflictModel("lachin-2023", rng=0, variants=["airspace-denied"])
     model.step()
-    assert not model.permits_transit("Georgia", "Israel", "Azerbaijan", "arms")
-    assert model.permits_transit("Georgia", "Azerbaijan", "Turkey", "oil")
+    assert not model.permits_transit("Georgia", "Israel", "Azerbaijan", "arms", mode="air")
+    assert not model.permits_transit("Georgia", "Israel", "Azerbaijan", "arms", mode="road")
+    assert model.permits_transit("Georgia", "Azerbaijan", "Turkey", "oil", mode="pipeline")
