@@ -584,13 +584,15 @@ def compare(
     out_console.print("Wrote " + ", ".join(escape(str(p)) for p in paths.values()), soft_wrap=True)
 
 
-def _warn_balanced(table: Any) -> None:
-    """Say so when the war's outcome is finely balanced: single runs disagree."""
+def _warn_balanced(table: Any, label: str = "variant") -> None:
+    """Say so when the war's outcome is finely balanced: single runs disagree. ``label`` names
+    the variant (several are ranked at once)."""
     if "note" not in table:
         return
     for _, row in table[table["note"].astype(str).str.startswith("finely balanced")].iterrows():
+        note = str(row["note"]).replace("in variant", f"in {label}")
         err_console.print(
-            f"warning: {row['outcome']} is {row['note']} (base {row['base_mean']:.2f}, variant "
+            f"warning: {row['outcome']} is {note} (base {row['base_mean']:.2f}, {label} "
             f"{row['variant_mean']:.2f}): single runs disagree; read the distribution, and add "
             "--seeds for a narrower interval",
             markup=False,
@@ -646,7 +648,7 @@ def _rank(
         f"{conf:.0%} bootstrap intervals",
     )
     for comparison in comparisons:
-        _warn_balanced(comparison.table)
+        _warn_balanced(comparison.table, "+".join(comparison.variants))
     out = out or Path("out") / "compare" / safe_name(f"{name}-levers")
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "levers.csv", index=False)

@@ -125,7 +125,7 @@ def test_parallel_routes_fill_cheapest_first_and_log_what_does_not_fit() -> None
     assert shipped(model, "f") == pytest.approx(210.0)
     (entry,) = model.log.of_kind("capacity_limited")
     assert entry.message == (
-        "f: 210 of 250t/day; direct, ab, dc full; no other permitted route with spare capacity"
+        "f: 210 of 250 t/day; direct, ab, dc full; no other permitted route with spare capacity"
     )
     # arrivals: 100 after 1 day, 60 after 2, 50 after 4 (transit days of each route)
     plan = [(p.route.transit_days, p.amount) for p in model.logistics.paths]
@@ -190,7 +190,7 @@ def test_capacity_limited_is_logged_when_it_starts_and_when_it_ends() -> None:
         ("capacity_restored", dt.date(2024, 1, 4)),
     ]
     assert entries[0].message == (
-        "f: 50 of 80t/day; road full; no other permitted route with spare capacity"
+        "f: 50 of 80 t/day; road full; no other permitted route with spare capacity"
     )
 
 
@@ -528,7 +528,7 @@ def test_a_hub_capacity_limits_what_passes_through_it() -> None:
     assert shipped(model, "food_europe") == pytest.approx(600)
     (entry,) = model.log.of_kind("capacity_limited")
     assert entry.message == (
-        "food_europe: 600 of 740t/day; hub Oman/Sohar, salalah_sea full; no other permitted "
+        "food_europe: 600 of 740 t/day; hub Oman/Sohar, salalah_sea full; no other permitted "
         "route with spare capacity"
     )
 

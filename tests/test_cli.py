@@ -152,3 +152,18 @@ def test_report_is_one_offline_file_with_outcomes_events_and_plots(default_run, 
     assert md.startswith("# Lachin corridor blockade") and "| date | day |" in md
     missing = corridors("report", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+def test_compare_rank_names_the_variant_whose_outcome_is_finely_balanced(tmp_path):
+    # accepting the Aghdam road lowers P(offensive) from ~0.9 to ~0.75 over 20 seeds: a
+    # probability that single runs disagree on, and the warning says which lever it is about
+    out = corridors(
+        "compare", "lachin-2023", "--rank", "--variant", "aghdam-accepted",
+        "--variant", "no-blockade", "--seeds", "20", "--workers", "1",
+        "--out", str(tmp_path / "levers"),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings
+    assert all("aghdam-accepted" in w and " variant " not in w for w in warnings)
+    assert (tmp_path / "levers" / "levers.csv").exists()

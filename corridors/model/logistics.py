@@ -773,7 +773,7 @@ class Logistics:
                     for e in edges
                     if used[e] >= capacity[e] * (1 - 1e-9) and capacity[e] < UNLIMITED
                 ]
-                unit = "t" if self.unit == "t" else " people"
+                unit = " t" if self.unit == "t" else " people"
                 limited[fi] = (
                     f"{self.flow_names[fi]}: {_amount(planned)} of "
                     f"{_amount(commodity.demand)}{unit}/day; "
