@@ -21,6 +21,8 @@ import pytest
 
 pytest.importorskip("solara")
 
+from corridors import load_scenario
+
 IN_CI = bool(os.environ.get("CI"))
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -219,7 +221,8 @@ def test_blockade_toggled_mid_run_offline(server, browser):
             day(page, n)
         page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
         food_closed = food_stock(page)
-        assert food_closed < food_open - 2000, (food_open, food_closed)
+        # need 66 t/day, local farming 20: closed for two weeks, the stock falls by ~640 t
+        assert food_closed < food_open - 400, (food_open, food_closed)
         # the chart drawn in the browser got the new days
         chart = page.locator(".chart-stocks .corridors-echart")
         assert chart.get_attribute("data-points") != stocks_before
@@ -346,7 +349,8 @@ def test_one_day_numbering_in_header_timeline_and_charts(server, browser):
         page.locator(".corridors-step").click()
         day(page, 14)
         header = page.locator(".corridors-header-day").inner_text()
-        assert header == "Day 14 of 304 · 2022-12-14"
+        n_days = load_scenario("lachin-2023").calendar.n_days
+        assert header == f"Day 14 of {n_days} · 2022-12-14"
         assert page.locator(".corridors-day").first.inner_text().startswith(header)
         # the blockade on 12 December is day 12 in the timeline, as in the header's count
         row = page.locator(".tl-event").first
