@@ -33,18 +33,8 @@ ACTION_LABELS = {
     "withdraw_peacekeepers": "Withdraw peacekeepers",
     "order_offensive": "Offensive",
 }
-INJECT_ACTIONS = (
-    "close_link",
-    "open_link",
-    "throttle_link",
-    "deny_transit",
-    "grant_transit",
-    "embargo",
-    "lift_embargo",
-    "withdraw_peacekeepers",
-    "order_offensive",
-    "set_parameter",
-)
+INJECT_ACTIONS = (*rooms.PLAYER_ACTIONS, "set_parameter")
+"""What the teacher may inject: any player decision, or a change of a parameter."""
 
 CSS = """
 .room-page { padding: 8px 14px; max-width: 1200px; }

@@ -66,19 +66,19 @@ MAX_SEED = 2**31 - 1
 MAX_LOG_LINE = 20_000
 DEFAULT_TURN_DAYS = 7
 
-STUDENT_ACTIONS = frozenset(
-    {
-        "close_link",
-        "open_link",
-        "throttle_link",
-        "deny_transit",
-        "grant_transit",
-        "embargo",
-        "lift_embargo",
-        "withdraw_peacekeepers",
-        "order_offensive",
-    }
+PLAYER_ACTIONS: tuple[str, ...] = (
+    "close_link",
+    "open_link",
+    "throttle_link",
+    "deny_transit",
+    "grant_transit",
+    "embargo",
+    "lift_embargo",
+    "withdraw_peacekeepers",
+    "order_offensive",
 )
+"""The decisions a player may take, in the order the forms list them."""
+STUDENT_ACTIONS = frozenset(PLAYER_ACTIONS)
 TRANSIT_GOODS = ("food", "fuel", "medicine", "ammunition", "arms", "oil", "cargo", "people")
 
 
