@@ -155,22 +155,52 @@ def _share_lists(
     that is guaranteed; the array version then runs."""
     if not (_plain(d) and _plain(w) and _plain(cap)):
         return None
+    return _fill(_Filling(d, w, pairs), cap)
+
+
+class _Filling:
+    """What the progressive filling needs that depends on demands and weights only (not on
+    the day's capacities): kept with a plan, so that each day only :func:`_fill` runs."""
+
+    def __init__(self, d: list[float], w: list[float], pairs: list[tuple[int, int]]) -> None:
+        self.d, self.w = d, w
+        self.plain = _plain(d) and _plain(w)
+        on_route = {f for f, _ in pairs}
+        self.active = {f for f in on_route if d[f] > 0 and w[f] > 0}
+        self.pairs = [p for p in pairs if p[0] in self.active]
+        self.enough = {f: d[f] * (1 - 1e-12) for f in self.active}
+        link_weight: dict[int, float] = {}
+        for f, li in self.pairs:  # in pair order, as np.bincount adds
+            link_weight[li] = link_weight.get(li, 0.0) + w[f]
+        self.link_weight = link_weight
+        """The first round's weight on each link."""
+        self.first_step = min([d[f] / w[f] for f in self.active]) if self.active else 0.0
+        """The first round's step as the flows alone limit it (``(d − 0) / w``)."""
+
+
+def _fill(plan: _Filling, cap: list[float]) -> list[float]:
+    """The progressive filling of :func:`_share_lists` on today's capacities."""
+    d, w, enough = plan.d, plan.w, plan.enough
     n_flows, n_links = len(d), len(cap)
-    on_route = {f for f, _ in pairs}
-    active = {f for f in on_route if d[f] > 0 and w[f] > 0}
-    pairs = [p for p in pairs if p[0] in active]
+    active = set(plan.active)
+    pairs = plan.pairs
     alloc = [0.0] * n_flows
-    enough = {f: d[f] * (1 - 1e-12) for f in active}
     remaining = list(cap)
+    link_weight = plan.link_weight
+    first = True
     # Only flows still growing and the links they use are visited: a link no active flow
     # uses keeps its remaining capacity (the array version subtracts 0 from it).
     for _ in range(n_flows + n_links + 1):
         if not active:
             break
-        link_weight: dict[int, float] = {}
-        for f, li in pairs:  # in pair order, as np.bincount adds
-            link_weight[li] = link_weight.get(li, 0.0) + w[f]
-        step = min([(d[f] - alloc[f]) / w[f] for f in active])
+        if first:
+            step = plan.first_step
+            first = False
+        else:
+            link_weight = {}
+            for f, li in pairs:  # in pair order, as np.bincount adds
+                link_weight[li] = link_weight.get(li, 0.0) + w[f]
+            step = min([(d[f] - alloc[f]) / w[f] for f in active])
         step = min(step, *[remaining[li] / lw for li, lw in link_weight.items()])
         step = max(0.0, step)
         for f in active:
@@ -697,6 +727,7 @@ class Logistics:
                 self.paths[k] = PlannedPath(fi, self.paths[k].route, demand[fi])
                 self._path_amount[k] = demand[fi]
                 self._path_weight[k] = self._priorities[fi] * demand[fi]
+            self._filling = None
             return True
         paths = [p for p in self.paths if demand[p.flow] > 0 and p.flow not in changed]
         paths += [
@@ -829,6 +860,8 @@ class Logistics:
         self._path_loss: list[float] = [1.0 - p.route.survival for p in paths]
         self._path_labels: dict[int, str] = {}
         """Route labels, computed when first needed."""
+        self._filling: _Filling | None = None
+        """The day's sharing prepared for these amounts (when first needed)."""
 
     def _path_label(self, k: int) -> str:
         label = self._path_labels.get(k)
@@ -853,6 +886,15 @@ class Logistics:
         pairs = self._path_pairs
         if not pairs:
             return [0.0] * len(self.paths)
+        filling = self._filling
+        if filling is None:
+            filling = self._filling = (
+                _Filling(self._path_amount, self._path_weight, pairs)
+                if len(pairs) <= SMALL_SHARING
+                else None
+            )
+        if filling is not None and filling.plain and _plain(capacity):
+            return _fill(filling, capacity)
         return _share_or_arrays(self._path_amount, self._path_weight, capacity, pairs)
 
     def _active(self, fi: int) -> bool:
