@@ -377,8 +377,7 @@ class Logistics:
             (self.first_day <= 0) & (self.last_day >= 0) & self._routed, self.quantity, 0.0
         ).tolist()
         self._plan(demand, log=False)
-        capacity = self.edge_capacity().tolist()
-        shipped = self._share_paths(capacity)
+        shipped = self._share_paths(self._nominal)
         self._plan_key, self.capacity_limited = None, {}  # the first day plans and logs
         for path, amount in zip(self.paths, shipped, strict=True):
             arriving = amount * path.route.survival
@@ -589,6 +588,9 @@ class Logistics:
         self._route_version = self.model.network_version
         self._refreshes += 1
         self._load_hubs()  # also picks up a link's changed transit days (its cost)
+        self._nominal: list[float] = self.edge_capacity().tolist()
+        """Nominal edge capacities: every change of a link's status, throttle, escort or
+        capacity, and of a hub, changes the network version, and so refreshes this."""
         previous, self._networks = self._networks, {}
         for commodity in {flow.commodity for flow in self.flow_specs}:
             self._network(commodity)
@@ -659,7 +661,7 @@ class Logistics:
         ):
             return
         routes = self.routes
-        capacity = self.edge_capacity().tolist()
+        capacity = list(self._nominal)
         load = [0.0] * len(capacity)
         for fi, route in enumerate(routes):
             amount = demand[fi]
@@ -857,6 +859,11 @@ class Logistics:
             (k, e) for k, p in enumerate(paths) for e in p.route.edges
         ]
         self._path_transit: list[int] = [p.route.transit_days for p in paths]
+        groups: dict[int, list[int]] = {}
+        for k, days in enumerate(self._path_transit):
+            groups.setdefault(days, []).append(k)
+        self._transit_groups = sorted(groups.items())
+        """Paths by transit days, quickest first, each group in path order."""
         self._path_loss: list[float] = [1.0 - p.route.survival for p in paths]
         self._path_labels: dict[int, str] = {}
         """Route labels, computed when first needed."""
@@ -1018,15 +1025,13 @@ class Logistics:
         demand = self._limit_by_origin_stock(demand)
         self._plan(demand)
 
-        capacity = self.edge_capacity()
+        cap = self._nominal
         cv = model.spec.parameters.capacity_noise_cv
         if goods and cv > 0 and n_links:
             sigma = math.sqrt(math.log1p(cv * cv))
-            capacity[:n_links] *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
-        cap = capacity.tolist()
-        if goods:
-            for lk, value in zip(links, cap, strict=False):
-                lk.capacity_today_t = value
+            noise = np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links)).tolist()
+            # the products numpy's ``capacity[:n_links] *= noise`` gives, on plain floats
+            cap = [c * f for c, f in zip(cap, noise, strict=False)] + cap[n_links:]
 
         path_shipped = self._share_paths(cap)
         path_flow = self._path_flow
@@ -1055,7 +1060,8 @@ class Logistics:
                 )
             )
         if goods:
-            for lk, amount in zip(links, carried, strict=False):
+            for lk, value, amount in zip(links, cap, carried, strict=False):
+                lk.capacity_today_t = value
                 lk.carried_today_t = amount
                 lk.carried_total_t += amount
         else:
@@ -1067,29 +1073,68 @@ class Logistics:
         self.shipped_t += shipped
         self.lost_t += np.array(lost_t, dtype=float)
         unmet = self._unmet
+        origins, commodities = self._origins, self._commodities
         for fidx, (want, got) in enumerate(zip(wanted, shipped_t, strict=True)):
             if want != got:
                 unmet[fidx] += want - got
-        origins, commodities = self._origins, self._commodities
-        for fidx, amount in enumerate(shipped_t):
-            if amount:
-                origins[fidx].draw(commodities[fidx], amount)
-        # Into transit, by arrival day: what each flow shipped less what it lost, split over
-        # its paths (the flow's last path takes the remainder, so shipped = in transit + lost
-        # holds to the bit for a flow on one path and to rounding on several).
+            if got:
+                origins[fidx].draw(commodities[fidx], got)
+        if self._split:
+            self._into_transit_split(day, path_shipped, shipped_t, lost_t)
+        else:
+            self._into_transit(day, path_shipped, shipped_t, lost_t)
+        self._deliver(day)
+
+    def _into_transit(
+        self, day: int, path_shipped: list[float], shipped_t: list[float], lost_t: list[float]
+    ) -> None:
+        """Into transit, by arrival day, when every flow has one path: what each flow shipped
+        less what it lost. Buckets are created in order of transit time (the order
+        ``in_transit_t`` adds them up), and filled in path order."""
+        path_flow = self._path_flow
+        tracked = self._tracked_set
+        pending = self.pending
+        for days, ks in self._transit_groups:
+            due = day + days
+            bucket = None
+            for k in ks:
+                if path_shipped[k] <= 0:
+                    continue
+                fidx = path_flow[k]
+                part = shipped_t[fidx] - lost_t[fidx]
+                if part <= 0:
+                    continue
+                if bucket is None:
+                    bucket = pending.get(due)
+                    if bucket is None:
+                        bucket = pending[due] = np.zeros(len(self.flow_specs))
+                bucket[fidx] += part
+                if fidx in tracked:
+                    key = (fidx, self._path_label(k))
+                    by_route = self._pending_routes.setdefault(due, {})
+                    by_route[key] = by_route.get(key, 0.0) + part
+
+    def _into_transit_split(
+        self, day: int, path_shipped: list[float], shipped_t: list[float], lost_t: list[float]
+    ) -> None:
+        """Into transit when some flow uses several paths: what each flow shipped less what it
+        lost, split over its paths (the flow's last path takes the remainder, so shipped = in
+        transit + lost holds to the bit for a flow on one path and to rounding on several)."""
+        goods = self.unit == "t"
+        path_flow, loss = self._path_flow, self._path_loss
+        n_flows = len(self.flow_specs)
         left = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
         last_path: dict[int, int] = {}
-        if self._split:
-            for k, amount in enumerate(path_shipped):
-                if amount > 0:
-                    last_path[path_flow[k]] = k
+        for k, amount in enumerate(path_shipped):
+            if amount > 0:
+                last_path[path_flow[k]] = k
         transit = self._path_transit
         by_transit: dict[int, list[tuple[int, float]]] = {}
         for k, amount in enumerate(path_shipped):
             if amount <= 0:
                 continue
             fidx = path_flow[k]
-            if not self._split or last_path[fidx] == k:
+            if last_path[fidx] == k:
                 part = left[fidx]
             else:
                 part = amount - amount * loss[k] if goods else amount
@@ -1111,7 +1156,6 @@ class Logistics:
                         key = (fidx, self._path_label(k))
                         by_route = self._pending_routes.setdefault(day + days, {})
                         by_route[key] = by_route.get(key, 0.0) + part
-        self._deliver(day)
 
     def _limit_by_origin_stock(self, demand: list[float]) -> list[float]:
         """Flows drawing on an origin's stock cannot ship more than the stock holds."""
