@@ -179,8 +179,7 @@ class ConflictModel(mesa.Model):
         data collection."""
         self.day_index = self.steps - 1
         self.today = self.start_date + dt.timedelta(days=self.day_index)
-        for state in self.states:
-            state.received_t = {}
+        self.states.do("start_day")
         for event in self.schedule_of_events.due(self.day_index):
             if self._overtaken(event) or self._deterred(event):
                 continue
