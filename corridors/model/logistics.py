@@ -983,21 +983,17 @@ class Logistics:
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
+        if self.unit == "people" and not self.flow_specs:
+            # Nobody is on the move (no displacement yet): nothing to do. Links start with
+            # nobody on them, flows once added are never removed, and routes are refreshed
+            # when a flow is added. (Goods without flows still draw the day's capacities.)
+            return
         model = self.model
         day = model.day_index
         self.refresh_routes()
         links = self.links
         n_links = len(links)
         goods = self.unit == "t"
-        if not goods and not self.flow_specs:
-            # Nobody is on the move (no displacement yet): what the general path below gives
-            # for no flows, without its array work (links start with nobody on them).
-            if self.shipped_today_t.size or any(lk.people_today for lk in links):
-                for lk in links:
-                    lk.people_today = 0.0
-                self.shipped_today_t = np.zeros(0)
-                self.delivered_today_t = np.zeros(0)
-            return
 
         if day in self._start_days:
             for fidx in np.flatnonzero((self.first_day == day) & ~self._routed):
