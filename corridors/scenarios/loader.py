@@ -970,13 +970,16 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
                 node = node[part]
             elif isinstance(node, BaseModel):
                 if part not in type(node).model_fields:
+                    fields = list(type(node).model_fields)
+                    if last:  # a value goes here: suggest a field that holds one, not a list
+                        values = [f for f in fields if not isinstance(getattr(node, f), list)]
+                        fields = values or fields
                     raise _PathError(
                         [
                             Problem(
                                 None,
                                 path,
-                                f"unknown field {show_value(part)}"
-                                + suggest(part, type(node).model_fields),
+                                f"unknown field {show_value(part)}" + suggest(part, fields),
                             )
                         ]
                     )
