@@ -745,8 +745,28 @@ class Parameters(Sourced):
         description="Misperception: sd of the lognormal factor (drawn once per run) on the "
         "force ratio and deterrence a claimant perceives.",
     )
-    combat_law: Literal["square", "linear"] = Field(
-        "square", description="Lanchester law for attrition."
+    combat_law: Literal["square", "linear", "helmbold"] = Field(
+        "square",
+        description="Lanchester law for attrition: square (aimed fire), linear (area fire) or "
+        "helmbold (Helmbold's 1964 modification, between them; see weiss_exponent).",
+    )
+    weiss_exponent: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Helmbold law only: W in ΔA = −κ·d·D^W·A^(1−W). W = 1 is the square law "
+        "(losses in the ratio of effective forces), W = 0 the logarithmic law (each side loses "
+        "in proportion to its own size); at ½ the loss exchange ratio is the ratio of "
+        "effectiveness per soldier, whatever the numbers.",
+    )
+    defender_fire_readiness_weight: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="How much of the defender's fire depends on its readiness: its fire "
+        "effectiveness is quality × terrain × (1 − w + w × readiness). Below 1, part of the fire "
+        "comes from prepared positions, mines and stocked ammunition that supply shortages do "
+        "not take away on the first days.",
     )
     attrition_per_day: float = Field(
         0.01,
