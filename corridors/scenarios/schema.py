@@ -1057,6 +1057,26 @@ class Window(Strict):
 TargetRole = Literal["fit", "check", "construction"]
 
 
+class RelativeTo(Strict):
+    """Read a series relative to a dated outcome instead of the calendar: the record's dates
+    are shifted by how far the run's ``metric`` (a summary ``*_date`` key) falls from the
+    record's ``date``. A pace after an event the model decides (days after the capitulation)
+    then tests the pace, not the event's date."""
+
+    metric: str = Field(description="A summary date key, e.g. capitulation_date.")
+    date: dt.date = Field(description="The record's date of that outcome.")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _a_date_key(self) -> RelativeTo:
+        if not self.metric.endswith("_date") or ":" in self.metric:
+            raise ValueError(
+                f"relative_to reads a summary date key ending in _date (e.g. capitulation_date), "
+                f"not '{self.metric}'"
+            )
+        return self
+
+
 class Target(Sourced):
     """A historical checkpoint the model can be compared with.
 
@@ -1103,6 +1123,11 @@ class Target(Sourced):
     )
     reaches: float | None = Field(
         None, description="A first-occurrence date: the first day the series reaches this value."
+    )
+    relative_to: RelativeTo | None = Field(
+        None,
+        description="Series metrics: read the dates relative to a dated outcome of the run "
+        "(its summary date key) instead of the calendar; a run without the outcome misses.",
     )
     note: str = Field("", description="Why the target has its role; caveats.")
     source: str = ""
