@@ -20,9 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corridors.analysis.calibration import (
-    check_targets,
     NEVER,
     RunOutputs,
+    check_targets,
     checks_pass,
     measure,
     scorecard,
