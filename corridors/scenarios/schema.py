@@ -392,6 +392,12 @@ class Claim(Sourced):
     deterrence_steepness: Quantity = Field(
         20.0, description="Hazard rule: slope of the logistic on resolve − deterrence."
     )
+    deterrence_floor: Fraction = Field(
+        0.0,
+        description="Hazard rule: the share of the undeterred hazard that no deterrence "
+        "removes (a resolved claimant's residual risk: miscalculation, a fait accompli "
+        "gamble); the deterrence factor is floor + (1 − floor) × σ(…).",
+    )
     stress_weight: Quantity = Field(
         0.0,
         description="Hazard rule: weight of the target's humanitarian stress (0–1) in the "
