@@ -16,12 +16,12 @@ seeded rng): a leadership that over- or under-rates its odds does so consistentl
           × (deterrence_floor + (1 − deterrence_floor) × σ(deterrence_steepness × (resolve − d)))
 
   with σ the logistic function. ``deterrence_floor`` is the residual risk no deterrence removes
-  (a resolved claimant may still gamble or miscalculate; 0 by default). It is the probability of attacking that day, drawn as a
-  non-homogeneous Poisson process: each claim draws once per run, from the model's seeded rng,
-  a resistance E ~ Exp(1) and attacks on the first day its cumulative hazard Σ −ln(1 − h)
-  reaches E (the same distribution as a daily coin with probability h, and a counterfactual
-  that lowers the hazard on every day can only delay the attack: common random numbers couple
-  exactly). The threshold
+  (a resolved claimant may still gamble or miscalculate; 0 by default). It is the probability of
+  attacking that day, drawn as a non-homogeneous Poisson process: each claim draws once per run,
+  from the model's seeded rng, a resistance E ~ Exp(1) and attacks on the first day its
+  cumulative hazard Σ −ln(1 − h) reaches E (the same distribution as a daily coin with
+  probability h, and a counterfactual that lowers the hazard on every day can only delay the
+  attack: common random numbers couple exactly). The threshold
   rule is the limiting case hazard_max_per_day = 1, both steepnesses → ∞, no stress weight and
   no window bonus: h becomes 1 when r > threshold and d < resolve, else 0.
 - ``threshold`` — attack when r > threshold and d < resolve (superiority-ratio rule, as in
