@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from enum import StrEnum
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -623,6 +624,48 @@ class Season(Strict):
         return self
 
 
+class CapacityStep(Strict):
+    """From ``date`` on, a link's capacity is ``capacity_t_per_day``, or ``vehicles × payload_t ×
+    trips_per_day`` when it is set by the fleet assigned to it (lorries on an ice road, aircraft
+    on an air bridge): give one form or the other, not both."""
+
+    date: dt.date
+    capacity_t_per_day: Quantity | None = None
+    vehicles: Quantity | None = Field(None, description="Vehicles working the link.")
+    payload_t: Quantity | None = Field(None, description="Tonnes each vehicle carries a trip.")
+    trips_per_day: Quantity | None = Field(
+        None, description="Loaded trips each vehicle makes a day."
+    )
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CapacityStep:
+        fleet = {
+            "vehicles": self.vehicles,
+            "payload_t": self.payload_t,
+            "trips_per_day": self.trips_per_day,
+        }
+        given = [k for k, v in fleet.items() if v is not None]
+        if self.capacity_t_per_day is not None and given:
+            raise ValueError(
+                f"give capacity_t_per_day or vehicles × payload_t × trips_per_day, not both "
+                f"(also given: {', '.join(given)})"
+            )
+        if self.capacity_t_per_day is None and len(given) != 3:
+            missing = [k for k in fleet if k not in given]
+            raise ValueError(
+                "a capacity step needs capacity_t_per_day, or all of vehicles, payload_t and "
+                f"trips_per_day (missing: {', '.join(missing)})"
+            )
+        return self
+
+    def capacity(self) -> float:
+        """Tonnes a day from this step on."""
+        if self.capacity_t_per_day is not None:
+            return self.capacity_t_per_day
+        return self.vehicles * self.payload_t * self.trips_per_day  # type: ignore[operator]
+
+
 class Link(Sourced):
     """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
 
@@ -661,6 +704,22 @@ class Link(Sourced):
         description="When given, the link is usable only in these yearly windows (it opens and "
         "closes by dated events the event log shows).",
     )
+    capacity_schedule: list[CapacityStep] = Field(
+        default_factory=list,
+        description="Dated changes of capacity (a fleet growing, a route improved): from each "
+        "step's date on, its capacity replaces capacity_t_per_day (logged as dated events).",
+    )
+
+    @model_validator(mode="after")
+    def _schedule_in_order(self) -> Link:
+        dates = [step.date for step in self.capacity_schedule]
+        for before, after in itertools.pairwise(dates):
+            if after <= before:
+                raise ValueError(
+                    f"capacity_schedule must be in date order with one step a day: {after} "
+                    f"follows {before}"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
