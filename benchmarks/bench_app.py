@@ -11,6 +11,9 @@ next day, and the days per second while playing (each play tick steps, waits unt
 drawn the day, then waits the app's play interval).
 
 ``--smoke`` starts ``corridors app`` and waits for the server only (no browser, no ``make``).
+``--against DIR`` measures Step clicks only, alternately on this checkout's code and on the
+``corridors`` package in DIR (e.g. ``git archive main corridors | tar -x -C DIR``), in the same
+session, so that a shared machine's load weighs on both alike; the ratio is the figure to trust.
 """
 
 from __future__ import annotations
@@ -115,11 +118,18 @@ def measure_start(browser: Any, log: Path) -> dict[str, float]:
     return {"http_s": http, "interactive_s": interactive}
 
 
-def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[str, Any]:
-    """Step-click round trips and days per second while playing, default settings."""
+def measure_steps(
+    browser: Any, log: Path, clicks: int, play_s: float, code: Path | None = None
+) -> dict[str, Any]:
+    """Step-click round trips and days per second while playing (none if ``play_s`` is 0),
+    default settings; the server runs the ``corridors`` package in ``code`` if given."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     from corridors.app.serve import command, offline_env
+
+    env = offline_env()
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
 
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
@@ -128,7 +138,8 @@ def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[s
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 command("127.0.0.1", port),
-                env=offline_env(),
+                cwd=code or ROOT,  # `python -m` puts the working directory first on the path
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -155,6 +166,8 @@ def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[s
                 rounds.append(time.perf_counter() - t)
                 step.wait_for()
             start_day = day_shown(page)
+            if play_s <= 0:
+                return {"page_load_s": loads, "step_round_trip_s": rounds}
             play = page.locator(".corridors-play")
             t = time.perf_counter()
             play.click()
@@ -191,7 +204,21 @@ def server_only(log: Path) -> dict[str, Any]:
     return {"smoke": True, "http_s": http}
 
 
-def run(smoke: bool = False) -> dict[str, Any]:
+def against(browser: Any, log: Path, other: Path, rounds: int, clicks: int) -> dict[str, Any]:
+    """Step round trips of this code and of ``other``'s, in alternate rounds (a fresh server
+    each round), so that both meet the same load."""
+    this: list[float] = []
+    that: list[float] = []
+    loads: list[float] = []
+    for _ in range(rounds):
+        loads.append(os.getloadavg()[0])
+        this += measure_steps(browser, log, clicks, 0)["step_round_trip_s"]
+        that += measure_steps(browser, log, clicks, 0, code=other)["step_round_trip_s"]
+    loads.append(os.getloadavg()[0])
+    return {"against": str(other), "this": this, "other": that, "load": loads}
+
+
+def run(smoke: bool = False, other: Path | None = None, rounds: int = 3) -> dict[str, Any]:
     log = ROOT / "out" / "bench-app-server.log"
     log.parent.mkdir(exist_ok=True)
     try:
@@ -219,6 +246,8 @@ def run(smoke: bool = False) -> dict[str, Any]:
                 args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
             )
             try:
+                if other is not None:
+                    return against(browser, log, other, rounds, clicks=10)
                 starts = [measure_start(browser, log) for _ in range(2)]
                 steps = measure_steps(browser, log, clicks=10, play_s=10.0)
             finally:
@@ -233,6 +262,24 @@ def render(result: dict[str, Any]) -> str:
         return (
             "Not measured: " + result["error"] + ". (No figures are given rather than "
             "invented ones.)\n"
+        )
+    if "against" in result:
+        this = [r * 1e3 for r in result["this"]]
+        other = [r * 1e3 for r in result["other"]]
+        ratio = statistics.median(this) / statistics.median(other)
+        load = result["load"]
+        return "\n".join(
+            [
+                f"Step click → next day shown, default settings, alternate rounds of "
+                f"{len(this)} clicks each (load average {min(load):.1f}–{max(load):.1f}):",
+                "",
+                "| code | ms, median (min–max) |",
+                "| --- | --- |",
+                f"| this checkout | {_stat(this, 0)} |",
+                f"| {result['against']} | {_stat(other, 0)} |",
+                f"| ratio of medians | {ratio:.2f} |",
+                "",
+            ]
         )
     if result.get("smoke"):
         return f"Smoke run: `corridors app` answered after {result['http_s']:.1f} s.\n"
@@ -273,6 +320,8 @@ def render(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    if "against" in result:
+        return [("App: Step click, against other code", render(result).strip(), "(report)", None)]
     if "error" in result or result.get("smoke"):
         return [("Front end", "not measured" if "error" in result else "smoke", "(report)", None)]
     inter = statistics.median(s["interactive_s"] for s in result["starts"])
@@ -296,8 +345,12 @@ def _stat(values: list[float], digits: int = 1) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="server start only (no browser)")
+    parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="Step clicks only, against DIR's corridors"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of 10 clicks (--against)")
     args = parser.parse_args()
-    print(render(run(args.smoke)))
+    print(render(run(args.smoke, args.against, args.rounds)))
 
 
 if __name__ == "__main__":
