@@ -100,11 +100,13 @@ def test_a_window_must_lie_within_the_simulated_days(tmp_path):
 
 
 def _run() -> RunOutputs:
-    # series rows as a run labels them: the row of day D holds what day D−1 did, so these are
-    # the ends of 1 … 5 January (the first row, the start, is before any step)
-    days = [D(2025, 1, d) for d in range(1, 7)]
+    # series rows as a run labels them: step k is the end of day k, dated as the event log dates
+    # it, so these are the ends of 1 … 5 January; step 0 (the state before the first day) is
+    # dated the day before and is never read as a day
+    days = [D(2024, 12, 31)] + [D(2025, 1, d) for d in range(1, 6)]
     series = pd.DataFrame(
         {
+            "step": list(range(6)) * 2,
             "date": days * 2,
             "entity": ["air"] * 6 + ["ISL"] * 6,
             "variable": ["carried_t"] * 6 + ["received_t"] * 6,

@@ -27,9 +27,11 @@ def _island(tmp_path, seasons, start="2025-01-01", days=120, events=None):
 
 
 def _capacity(result, link="air_bridge"):
-    """Capacity used on each day (a series row labelled D holds what day D−1 did)."""
-    rows = result.series[(result.series.entity == link) & (result.series.variable == "capacity_t")]
-    return {d - dt.timedelta(days=1): v for d, v in zip(rows.date, rows.value, strict=True)}
+    """Capacity used on each day (a series row dated D holds the end of day D; step 0 is the
+    state before the first day)."""
+    s = result.series
+    rows = s[(s.entity == link) & (s.variable == "capacity_t") & (s.step > 0)]
+    return dict(zip(rows.date, rows.value, strict=True))
 
 
 def test_a_link_is_usable_only_in_its_season_at_the_seasons_capacity(tmp_path):

@@ -9,7 +9,17 @@ def test_public_api_runs_default_scenario(lachin_result):
     calendar = lachin_result.scenario.calendar
     assert summary["days"] == calendar.n_days
     assert sorted(series["step"].unique()) == list(range(calendar.n_days + 1))  # day 0: start
-    assert str(series["date"].max()) == str(calendar.start + dt.timedelta(calendar.n_days))
+    # one day numbering: step k is day k, dated start + k − 1, in the series as in the event log
+    assert str(series["date"].max()) == str(calendar.start + dt.timedelta(calendar.n_days - 1))
+    series_dates = dict(zip(series["step"], series["date"], strict=False))
+    assert series_dates[0] == calendar.start - dt.timedelta(days=1)
+    events = lachin_result.events
+    assert len(events) > 10
+    for step, date in zip(events["step"], events["date"], strict=True):
+        assert str(series_dates[step]) == str(date), (step, date)
+    flows = lachin_result.flows.drop_duplicates("step")
+    for step, date in zip(flows["step"], flows["date"], strict=True):
+        assert str(series_dates[step]) == str(date), (step, date)
     assert lachin_result.summary["conservation_residual_t"] < 1e-6
     assert {"step", "date", "entity", "variable", "value"} <= set(lachin_result.series.columns)
 

@@ -42,7 +42,6 @@ NEVER = math.inf
 """Days late of an event that did not happen within the run."""
 
 ROLES = ("check", "fit", "construction")
-ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -135,12 +134,9 @@ def _read_series(spec: str, target: Target, series: pd.DataFrame) -> float | tup
     rows = series[(series.entity == entity) & series.variable.isin(variables)]
     if rows.empty:
         return math.nan
-    by_day = rows.groupby("date", sort=True).value.sum()
-    # a series row is labelled with the day it opens on: the first row is the start, before any
-    # step, and the row of day D holds what day D−1 did. Targets speak of what happened on or
-    # by the end of a day, so each value belongs to the day before its label.
-    by_day.index = [d - ONE_DAY for d in by_day.index]
-    by_day = by_day.iloc[1:]
+    # a series row holds the state at the end of its date (as the event log dates what a day
+    # did); step 0, the state before the first day, is not a day the model simulated
+    by_day = rows[rows.step > 0].groupby("date", sort=True).value.sum()
     if by_day.empty:
         return math.nan
     if target.window is not None:

@@ -123,7 +123,9 @@ def series_frame(model: ConflictModel) -> pd.DataFrame:
     frame = pd.concat(parts, ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     frame["step"] = frame["step"].astype(np.int64)
-    frame["date"] = (start + pd.to_timedelta(frame["step"], unit="D")).dt.date
+    # step k holds the state at the end of day k, and day k is dated start + k − 1 as in the
+    # event log and flows.parquet; step 0, the state before the first day, is dated the day before
+    frame["date"] = (start + pd.to_timedelta(frame["step"] - 1, unit="D")).dt.date
     return frame[SERIES_COLUMNS]
 
 

@@ -40,8 +40,9 @@ class ConflictModel(mesa.Model):
     ``mesa.batch_run`` can drive the model. ``record_flows=False`` and ``record_series=False``
     skip the per-link flow table and the daily series (a sweep that keeps only summaries).
 
-    ``model.date`` is the calendar date the next step will simulate (the state reported after a
-    step is the state at the start of ``model.date``); ``model.today`` is the day being simulated.
+    ``model.date`` is the calendar date the next step will simulate; ``model.today`` is the day
+    being (or last) simulated. Outputs number days one way: step k is day k, dated start + k − 1,
+    and its series row is the state at the end of that day.
     """
 
     def __init__(
