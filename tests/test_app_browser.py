@@ -442,7 +442,7 @@ def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
     try:
         page.get_by_role("tab", name="Teach").click()
         lesson_card(page, "Where and when")
-        assert "Briefing" in page.locator(".lesson-stage-current").inner_text()
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Briefing")
         expect(page.locator(".lesson-back")).to_be_disabled()
         page.locator(".lesson-next").click()
         lesson_card(page, "Two framings, one record")
@@ -450,7 +450,7 @@ def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
 
         # predict: nothing to record until the class has chosen
         lesson_card(page, "Predict: how long do the stocks last?")
-        assert "Predict" in page.locator(".lesson-stage-current").inner_text()
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Predict")
         expect(page.locator(".lesson-record")).to_be_disabled()
         page.locator(".lesson-choices").get_by_text("30–100", exact=True).click()
         page.locator(".lesson-record:not([disabled])").click()
@@ -467,22 +467,24 @@ def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
         lesson_card(page, "Predict: how long do the stocks last?")
         page.locator(".lesson-recorded", has_text="Recorded: 30–100").wait_for()
         page.locator(".lesson-next").click()
+        lesson_card(page, "Predict: does the model's Azerbaijan attack")
         page.locator(".lesson-next").click()
 
         # run: the card follows the run controls on the left
         lesson_card(page, "Run the record")
-        assert "Run" in page.locator(".lesson-stage-current").inner_text()
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Run")
         page.get_by_text(re.compile(r"Now: day 0 of \d+")).wait_for()
         choose(page, "corridors-speed", "1 month")
         page.locator(".corridors-step").click()
         day(page, 30)
         page.get_by_text("Now: day 30 of").wait_for()
         page.locator(".lesson-next").click()
+        lesson_card(page, "What the model assumes")
         page.locator(".lesson-next").click()
 
         # intervene: the class breaks a link from the interventions panel
         lesson_card(page, "Break one link")
-        assert "Intervene" in page.locator(".lesson-stage-current").inner_text()
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Intervene")
         choose(page, "corridors-action", "Close link")
         choose(page, "corridors-field-link", "lachin")
         page.get_by_label("Reason (shown in the timeline)").fill("the class closes the road")
@@ -500,7 +502,7 @@ def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
         assert text.index("Key events") < text.index("Your prediction, the run, the record")
         assert "the class closes the road" in debrief.locator(".lesson-key-events").inner_text()
         rows = debrief.locator(".lesson-comparison tr")
-        assert rows.count() == 3  # the header and the two predict cards
+        expect(rows).to_have_count(3)  # the header and the two predict cards
         stocks = rows.nth(1)
         cells = [c.strip() for c in stocks.locator("td").all_inner_texts()]
         assert cells[1] == "30–100"

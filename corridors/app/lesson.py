@@ -286,6 +286,23 @@ def LessonFlow(session: Session, view: View, changed):
                         "font-size": "13px",
                     },
                 )
+        # Back and Next above the card: they stay put whatever the card holds (below it they
+        # moved as a card's content changed, and a quick click could land beside them)
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.Button(
+                "Back",
+                on_click=lambda: go(index - 1),
+                disabled=index == 0,
+                classes=["lesson-back"],
+            )
+            solara.Text(f"card {index + 1} of {len(cards_)}", classes=["lesson-position"])
+            solara.Button(
+                "Next",
+                on_click=lambda: go(index + 1),
+                disabled=index >= len(cards_) - 1,
+                color="primary",
+                classes=["lesson-next"],
+            )
         solara.Text(
             card.get("title", ""),
             style={"font-size": "20px", "font-weight": "600"},
@@ -334,18 +351,3 @@ def LessonFlow(session: Session, view: View, changed):
         prompts = card.get("prompts") or []
         if prompts:
             solara.HTML(tag="div", unsafe_innerHTML="<b>To discuss</b>" + _ul(prompts))
-        with solara.Row(gap="8px", style={"align-items": "center"}):
-            solara.Button(
-                "Back",
-                on_click=lambda: go(index - 1),
-                disabled=index == 0,
-                classes=["lesson-back"],
-            )
-            solara.Text(f"card {index + 1} of {len(cards_)}", classes=["lesson-position"])
-            solara.Button(
-                "Next",
-                on_click=lambda: go(index + 1),
-                disabled=index >= len(cards_) - 1,
-                color="primary",
-                classes=["lesson-next"],
-            )
