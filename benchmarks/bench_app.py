@@ -11,6 +11,9 @@ next day, and the days per second while playing (each play tick steps, waits unt
 drawn the day, then waits the app's play interval).
 
 ``--smoke`` starts ``corridors app`` and waits for the server only (no browser, no ``make``).
+``--against DIR`` measures Step clicks only, alternately on this checkout's code and on the
+``corridors`` package in DIR (e.g. ``git archive main corridors | tar -x -C DIR``), in the same
+session, so that a shared machine's load weighs on both alike; the ratio is the figure to trust.
 """
 
 from __future__ import annotations
@@ -94,6 +97,28 @@ def wait_day(page: Any, n: int) -> None:
     page.locator(".corridors-day", has_text=re.compile(rf"^Day {n} of ")).wait_for()
 
 
+IN_PAGE_TIMER = """() => {
+  // the page's own clock: the click as the page gets it, the day's text changed, and each
+  // chart holding the new day (without the automation's own round trips)
+  window.__step = {};
+  document.addEventListener("click", (e) => {
+    if (e.target.closest(".corridors-step")) window.__step = { click: performance.now() };
+  }, true);
+  new MutationObserver(() => {
+    const t = window.__step;
+    if (t.click && !t.day) t.day = performance.now();
+  }).observe(document.querySelector(".corridors-day"), {
+    subtree: true, childList: true, characterData: true,
+  });
+  new MutationObserver(() => {
+    const t = window.__step;
+    if (t.click) t.charts = performance.now();
+  }).observe(document.body, { subtree: true, attributeFilter: ["data-points"] });
+}"""
+ALL_CHARTS_AT = """(n) => [...document.querySelectorAll(".corridors-echart")].every(
+  (e) => !+e.dataset.points || +e.dataset.points >= n + 1)"""
+
+
 def measure_start(browser: Any, log: Path) -> dict[str, float]:
     """``make app`` → server answers → page interactive, in seconds from the launch."""
     port = free_port()
@@ -115,11 +140,18 @@ def measure_start(browser: Any, log: Path) -> dict[str, float]:
     return {"http_s": http, "interactive_s": interactive}
 
 
-def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[str, Any]:
-    """Step-click round trips and days per second while playing, default settings."""
+def measure_steps(
+    browser: Any, log: Path, clicks: int, play_s: float, code: Path | None = None
+) -> dict[str, Any]:
+    """Step-click round trips and days per second while playing (none if ``play_s`` is 0),
+    default settings; the server runs the ``corridors`` package in ``code`` if given."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     from corridors.app.serve import command, offline_env
+
+    env = offline_env()
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
 
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
@@ -128,7 +160,8 @@ def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[s
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 command("127.0.0.1", port),
-                env=offline_env(),
+                cwd=code or ROOT,  # `python -m` puts the working directory first on the path
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -147,14 +180,26 @@ def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[s
                 loads.append(time.perf_counter() - t)
             step = page.locator(".corridors-step:not([disabled])")
             step.wait_for()
+            page.evaluate(IN_PAGE_TIMER)
             rounds = []
+            in_page: list[dict[str, float]] = []
             for n in range(1, clicks + 1):
                 t = time.perf_counter()
                 step.click()
                 wait_day(page, n)
                 rounds.append(time.perf_counter() - t)
+                page.wait_for_function(ALL_CHARTS_AT, arg=n)
+                marks = page.evaluate("() => window.__step")
+                in_page.append(
+                    {
+                        "day_ms": marks.get("day", float("nan")) - marks["click"],
+                        "charts_ms": marks.get("charts", float("nan")) - marks["click"],
+                    }
+                )
                 step.wait_for()
             start_day = day_shown(page)
+            if play_s <= 0:
+                return {"page_load_s": loads, "step_round_trip_s": rounds, "in_page": in_page}
             play = page.locator(".corridors-play")
             t = time.perf_counter()
             play.click()
@@ -174,6 +219,7 @@ def measure_steps(browser: Any, log: Path, clicks: int, play_s: float) -> dict[s
     return {
         "page_load_s": loads,
         "step_round_trip_s": rounds,
+        "in_page": in_page,
         "play_days": played,
         "play_s": elapsed,
         "play_interval_s": PLAY_INTERVAL_S,
@@ -191,7 +237,21 @@ def server_only(log: Path) -> dict[str, Any]:
     return {"smoke": True, "http_s": http}
 
 
-def run(smoke: bool = False) -> dict[str, Any]:
+def against(browser: Any, log: Path, other: Path, rounds: int, clicks: int) -> dict[str, Any]:
+    """Step round trips of this code and of ``other``'s, in alternate rounds (a fresh server
+    each round), so that both meet the same load."""
+    this: list[dict[str, Any]] = []
+    that: list[dict[str, Any]] = []
+    loads: list[float] = []
+    for _ in range(rounds):
+        loads.append(os.getloadavg()[0])
+        this.append(measure_steps(browser, log, clicks, 0))
+        that.append(measure_steps(browser, log, clicks, 0, code=other))
+    loads.append(os.getloadavg()[0])
+    return {"against": str(other), "this": this, "other": that, "load": loads}
+
+
+def run(smoke: bool = False, other: Path | None = None, rounds: int = 3) -> dict[str, Any]:
     log = ROOT / "out" / "bench-app-server.log"
     log.parent.mkdir(exist_ok=True)
     try:
@@ -219,6 +279,8 @@ def run(smoke: bool = False) -> dict[str, Any]:
                 args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
             )
             try:
+                if other is not None:
+                    return against(browser, log, other, rounds, clicks=10)
                 starts = [measure_start(browser, log) for _ in range(2)]
                 steps = measure_steps(browser, log, clicks=10, play_s=10.0)
             finally:
@@ -233,6 +295,37 @@ def render(result: dict[str, Any]) -> str:
         return (
             "Not measured: " + result["error"] + ". (No figures are given rather than "
             "invented ones.)\n"
+        )
+    if "against" in result:
+        load = result["load"]
+        rows = []
+        medians: dict[str, list[float]] = {}
+        for label, runs in (
+            ("this checkout", result["this"]),
+            (result["against"], result["other"]),
+        ):
+            columns = _step_columns(runs)
+            medians[label] = [statistics.median(c) for c in columns]
+            rows.append(f"| {label} | " + " | ".join(_stat(c, 0) for c in columns) + " |")
+        a, b = medians.values()
+        rows.append(
+            "| ratio of medians | "
+            + " | ".join(f"{x / y:.2f}" for x, y in zip(a, b, strict=True))
+            + " |"
+        )
+        n = len(_step_columns(result["this"])[0])
+        return "\n".join(
+            [
+                f"Step clicks, default settings, {len(result['this'])} alternate rounds per "
+                f"code ({n} clicks each side; load average {min(load):.1f}–{max(load):.1f}), "
+                "ms, median (min–max):",
+                "",
+                "| code | click → day shown (Playwright) | in the page: click → day shown | "
+                "in the page: click → every chart has the day |",
+                "| --- | --- | --- | --- |",
+                *rows,
+                "",
+            ]
         )
     if result.get("smoke"):
         return f"Smoke run: `corridors app` answered after {result['http_s']:.1f} s.\n"
@@ -263,6 +356,10 @@ def render(result: dict[str, Any]) -> str:
             f"{_stat(steps['page_load_s'])} s (n={len(steps['page_load_s'])}) |",
             f"| Step click → next day shown (model step, render, websocket round trip) | "
             f"{_stat([r * 1e3 for r in rounds], 0)} ms (n={len(rounds)}) |",
+            f"| … in the page's own clock: click → day shown | "
+            f"{_stat(_step_columns([steps])[1], 0)} ms |",
+            f"| … in the page's own clock: click → every chart has the day | "
+            f"{_stat(_step_columns([steps])[2], 0)} ms |",
             f"| playing: days per second | {1 / per_day:.1f} |",
             f"| playing: time per day shown | {per_day * 1e3:.0f} ms ({steps['play_days']} days "
             f"in {steps['play_s']:.1f} s; {per_day * 1e3 - steps['play_interval_s'] * 1e3:.0f} ms "
@@ -273,6 +370,8 @@ def render(result: dict[str, Any]) -> str:
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    if "against" in result:
+        return [("App: Step click, against other code", render(result).strip(), "(report)", None)]
     if "error" in result or result.get("smoke"):
         return [("Front end", "not measured" if "error" in result else "smoke", "(report)", None)]
     inter = statistics.median(s["interactive_s"] for s in result["starts"])
@@ -288,6 +387,14 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     ]
 
 
+def _step_columns(runs: list[dict[str, Any]]) -> list[list[float]]:
+    """(Playwright round trips, in-page click → day, in-page click → charts), in ms."""
+    trips = [r * 1e3 for run in runs for r in run["step_round_trip_s"]]
+    day = [m["day_ms"] for run in runs for m in run.get("in_page", [])]
+    charts = [m["charts_ms"] for run in runs for m in run.get("in_page", [])]
+    return [trips, day, charts]
+
+
 def _stat(values: list[float], digits: int = 1) -> str:
     m = statistics.median(values)
     return f"{m:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
@@ -296,8 +403,12 @@ def _stat(values: list[float], digits: int = 1) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="server start only (no browser)")
+    parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="Step clicks only, against DIR's corridors"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of 10 clicks (--against)")
     args = parser.parse_args()
-    print(render(run(args.smoke)))
+    print(render(run(args.smoke, args.against, args.rounds)))
 
 
 if __name__ == "__main__":

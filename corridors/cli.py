@@ -647,6 +647,11 @@ def _rank(
         f"Levers of {name}, most effective first: {len(comparisons[0].seeds)} paired seeds, "
         f"{conf:.0%} bootstrap intervals",
     )
+    out_console.print(
+        "median delay: runs without an offensive count as the calendar's end, so for a lever "
+        "with few or no offensives it is a lower bound (censored)",
+        soft_wrap=True,
+    )
     for comparison in comparisons:
         _warn_balanced(comparison.table, "+".join(comparison.variants))
     out = out or Path("out") / "compare" / safe_name(f"{name}-levers")

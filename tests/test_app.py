@@ -621,6 +621,9 @@ def test_lesson_flow_records_the_prediction_and_debriefs_against_run_and_record(
         button(box, "Next").click()
         assert "When does Nagorno-Karabakh first run short?" in all_text(box)
         toggle = next(w for w in walk(box) if isinstance(w, v.BtnToggle))
+        # nothing is chosen for the class: no answer selected, nothing to record yet
+        assert not toggle.mandatory and toggle.v_model is None
+        assert button(box, "Record the class's prediction").disabled
         toggle.v_model = 1  # "Within three months"
         button(box, "Record the class's prediction").click()
         assert session.predictions == {"1": "Within three months"}

@@ -175,7 +175,7 @@ def choose(page, field_class: str, option: str, close: bool = False) -> None:
 def food_stock(page) -> float:
     """NKR's food stock (t), as the inspector shows it for the selected state."""
     text = page.locator(".corridors-inspector-body").inner_text()
-    match = re.search(r"stock t\s+food: ([\d,.]+)", text)
+    match = re.search(r"stock \(t\)\s+food: ([\d,.]+)", text)
     assert match, text
     return float(match.group(1).replace(",", ""))
 
@@ -202,7 +202,9 @@ def test_blockade_toggled_mid_run_offline(server, browser):
         page.locator(".map-zoom-in").click()
         page.locator(".map-zoom-in").click()
         page.locator(".map-state-NKR circle").click()
-        page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
+        page.locator(
+            ".corridors-inspector-body", has_text="Nagorno-Karabakh — de facto state"
+        ).wait_for()
         food_open = food_stock(page)
         stocks_before = page.locator(".chart-stocks .corridors-echart").get_attribute("data-points")
         assert page.locator(".map-link-lachin.status-open").count() == 1
@@ -219,7 +221,9 @@ def test_blockade_toggled_mid_run_offline(server, browser):
         for n in (28, 35):
             page.locator(".corridors-step").click()
             day(page, n)
-        page.locator(".corridors-inspector-body", has_text="Nagorno-Karabakh (NKR)").wait_for()
+        page.locator(
+            ".corridors-inspector-body", has_text="Nagorno-Karabakh — de facto state"
+        ).wait_for()
         food_closed = food_stock(page)
         # need 66 t/day, local farming 20: closed for two weeks, the stock falls by ~640 t
         assert food_closed < food_open - 400, (food_open, food_closed)
@@ -397,6 +401,147 @@ def test_run_report_downloads_as_one_offline_page(server, browser):
         assert viewer.locator("table.events tr.ev").count() >= 1
         assert fetched == []
         viewer.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        guard.check()
+    finally:
+        context.close()
+
+
+def test_inspector_reads_in_words(server, browser):
+    context, page, guard = open_app(browser, server)
+    try:
+        page.locator(".map-state-NKR circle").click(force=True)
+        body = page.locator(".corridors-inspector-body")
+        body.locator("text=Nagorno-Karabakh — de facto state").wait_for()
+        text = body.inner_text()
+        # names with units in words, no codes, no snake_case names or values
+        assert "stock (t)" in text and "need (t/day)" in text
+        assert "(NKR)" not in text
+        assert "de_facto" not in text and "_t" not in text and "stock t" not in text
+        page.locator(".map-link-lachin").first.click(force=True)
+        body.locator("text=lachin: road link, Armenia – Nagorno-Karabakh").wait_for()
+        text = body.inner_text()
+        assert "capacity (t/day)" in text and "controlled by" in text
+        assert not re.search(r"\w_\w", text), text
+        guard.check()
+    finally:
+        context.close()
+
+
+def lesson_card(page, title: str) -> None:
+    page.locator(".lesson-card-title", has_text=title).wait_for()
+
+
+def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
+    """A teacher's walk through lachin-2023's lesson cards in Chromium: the class's prediction
+    is recorded, survives moving between cards and tabs, the run and an intervention happen on
+    the left, and the debrief puts the key events first, then the prediction beside this run and
+    the record; the handout downloads as one page that opens offline."""
+    from playwright.sync_api import expect
+
+    context, page, guard = open_app(browser, server)
+    try:
+        page.get_by_role("tab", name="Teach").click()
+        lesson_card(page, "Where and when")
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Briefing")
+        expect(page.locator(".lesson-back")).to_be_disabled()
+        page.locator(".lesson-next").click()
+        lesson_card(page, "Two framings, one record")
+        page.locator(".lesson-next").click()
+
+        # predict: nothing to record until the class has chosen
+        lesson_card(page, "Predict: how long do the stocks last?")
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Predict")
+        expect(page.locator(".lesson-record")).to_be_disabled()
+        page.locator(".lesson-choices").get_by_text("30–100", exact=True).click()
+        page.locator(".lesson-record:not([disabled])").click()
+        page.locator(".lesson-recorded", has_text="Recorded: 30–100").wait_for()
+
+        # the prediction stays with the session: another card, another tab, and back
+        page.locator(".lesson-next").click()
+        lesson_card(page, "Predict: does the model's Azerbaijan attack")
+        page.get_by_role("tab", name="Run").click()
+        page.locator(".chart-stocks canvas").wait_for()
+        page.get_by_role("tab", name="Teach").click()
+        lesson_card(page, "Predict: does the model's Azerbaijan attack")
+        page.locator(".lesson-back").click()
+        lesson_card(page, "Predict: how long do the stocks last?")
+        page.locator(".lesson-recorded", has_text="Recorded: 30–100").wait_for()
+        page.locator(".lesson-next").click()
+        lesson_card(page, "Predict: does the model's Azerbaijan attack")
+        page.locator(".lesson-next").click()
+
+        # run: the card follows the run controls on the left
+        lesson_card(page, "Run the record")
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Run")
+        page.get_by_text(re.compile(r"Now: day 0 of \d+")).wait_for()
+        choose(page, "corridors-speed", "1 month")
+        page.locator(".corridors-step").click()
+        day(page, 30)
+        page.get_by_text("Now: day 30 of").wait_for()
+        page.locator(".lesson-next").click()
+        lesson_card(page, "What the model assumes")
+        page.locator(".lesson-next").click()
+
+        # intervene: the class breaks a link from the interventions panel
+        lesson_card(page, "Break one link")
+        expect(page.locator(".lesson-stage-current")).to_contain_text("Intervene")
+        choose(page, "corridors-action", "Close link")
+        choose(page, "corridors-field-link", "lachin")
+        page.get_by_label("Reason (shown in the timeline)").fill("the class closes the road")
+        page.locator(".corridors-apply").click()
+        page.locator(".corridors-intervention-ok", has_text="link lachin closed").wait_for()
+        page.locator(".corridors-to-end").click()
+        page.locator(".corridors-day", has_text="finished").wait_for()
+        page.locator(".lesson-next").click()
+
+        # debrief: key events first, then the class, this run and the record side by side
+        lesson_card(page, "Debrief")
+        debrief = page.locator(".lesson-debrief")
+        debrief.locator(".lesson-comparison").wait_for()
+        text = debrief.inner_text()
+        assert text.index("Key events") < text.index("Your prediction, the run, the record")
+        assert "the class closes the road" in debrief.locator(".lesson-key-events").inner_text()
+        rows = debrief.locator(".lesson-comparison tr")
+        expect(rows).to_have_count(3)  # the header and the two predict cards
+        stocks = rows.nth(1)
+        cells = [c.strip() for c in stocks.locator("td").all_inner_texts()]
+        assert cells[1] == "30–100"
+        assert re.fullmatch(r"[\d,]+", cells[2]), cells  # this run's days short of something
+        attack = [c.strip() for c in rows.nth(2).locator("td").all_inner_texts()]
+        assert attack[1] == "(no prediction recorded)"
+        # the record of the attack, with its source, from the scenario's targets
+        assert re.match(r"\d{4}-\d{2}-\d{2} \(.+\)$", attack[3]), attack
+        assert "nan" not in debrief.inner_text()
+        expect(page.locator(".lesson-next")).to_be_disabled()
+        shot(page, "lesson-debrief.png")
+
+        # the printable handout: one self-contained page with the briefing and the questions
+        with page.expect_download() as info:
+            page.locator(".corridors-handout").click()
+        path = ARTIFACTS / "handout.html"
+        info.value.save_as(path)
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text
+        viewer = context.new_page()
+        fetched: list[str] = []
+        viewer.route(
+            "**/*",
+            lambda route: (
+                (fetched.append(route.request.url), route.abort())
+                if not route.request.url.startswith("file:")
+                else route.continue_()
+            ),
+        )
+        viewer.goto(path.as_uri())
+        viewer.get_by_role("heading", name="Briefing").wait_for()
+        viewer.get_by_role("heading", name="Predict before you run").wait_for()
+        spec = load_scenario("lachin-2023")
+        predict = [c for c in spec.meta.lesson.cards if c.stage == "predict" and c.question]
+        assert viewer.locator("p.predict").count() == len(predict)
+        assert viewer.locator("ul.choices li").first.inner_text().startswith("☐")
+        assert viewer.locator("ol.questions li").count() == len(spec.meta.questions)
+        assert fetched == []
+        viewer.screenshot(path=str(ARTIFACTS / "handout.png"), full_page=True)
         guard.check()
     finally:
         context.close()

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from corridors.analysis.calibration import (
     NEVER,
     RunOutputs,
+    check_targets,
     checks_pass,
     measure,
     scorecard,
@@ -153,6 +154,52 @@ def test_a_reading_after_the_run_ends_is_missing_not_the_last_day():
     run = _run()
     assert measure(_t(metric="series:air:carried_t", date="2025-01-05", value=50), run) == 50
     assert math.isnan(measure(_t(metric="series:air:carried_t", date="2025-01-09", value=5), run))
+
+
+def test_a_series_is_read_relative_to_a_dated_outcome_of_the_run():
+    """relative_to shifts the record's dates by how far the run's outcome falls from the
+    record's: a pace after the fall tests the pace, not the fall's date."""
+    base = _run()
+    run = RunOutputs({**base.summary, "capitulation_date": "2025-01-02"}, base.series, base.events)
+    anchor = {"metric": "capitulation_date", "date": "2025-01-10"}
+    # the record's 12 Jan is two days after its fall: read the run two days after its fall (4 Jan)
+    assert (
+        measure(
+            _t(metric="series:air:carried_t", date="2025-01-12", value=0, relative_to=anchor), run
+        )
+        == 40
+    )
+    window = {"start": "2025-01-11", "end": "2025-01-12"}  # → 3–4 Jan in the run
+    assert (
+        measure(_t(metric="series:air:carried_t", window=window, value=0, relative_to=anchor), run)
+        == 70
+    )
+    # a run without the outcome misses, it is not read on the calendar
+    missing = {"metric": "fall_date", "date": "2025-01-10"}
+    assert math.isnan(
+        measure(
+            _t(metric="series:air:carried_t", date="2025-01-12", value=0, relative_to=missing), run
+        )
+    )
+    with pytest.raises(ValueError, match="_date"):
+        _t(
+            metric="series:air:carried_t",
+            date="2025-01-12",
+            value=0,
+            relative_to={"metric": "arrived", "date": "2025-01-10"},
+        )
+
+
+def test_relative_to_needs_a_series_metric(tmp_path):
+    target = {
+        "name": "r",
+        "role": "check",
+        "metric": "x",
+        "value": 1,
+        "relative_to": {"metric": "capitulation_date", "date": "2025-01-10"},
+    }
+    with pytest.raises(ScenarioError, match="relative_to"):
+        check_targets(load_scenario(_scenario(tmp_path, [target])))
 
 
 def test_a_trajectory_is_scored_point_by_point(tmp_path):

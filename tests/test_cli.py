@@ -155,15 +155,15 @@ def test_report_is_one_offline_file_with_outcomes_events_and_plots(default_run, 
 
 
 def test_compare_rank_names_the_variant_whose_outcome_is_finely_balanced(tmp_path):
-    # accepting the Aghdam road lowers P(offensive) from ~0.9 to ~0.75 over 20 seeds: a
+    # a Russia not at war lowers P(offensive) from ~0.85 to ~0.3 over 20 seeds: a
     # probability that single runs disagree on, and the warning says which lever it is about
     out = corridors(
-        "compare", "lachin-2023", "--rank", "--variant", "aghdam-accepted",
+        "compare", "lachin-2023", "--rank", "--variant", "russia-not-at-war",
         "--variant", "no-blockade", "--seeds", "20", "--workers", "1",
         "--out", str(tmp_path / "levers"),
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     warnings = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
     assert warnings
-    assert all("aghdam-accepted" in w and " variant " not in w for w in warnings)
+    assert all("russia-not-at-war" in w and " variant " not in w for w in warnings)
     assert (tmp_path / "levers" / "levers.csv").exists()

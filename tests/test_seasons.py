@@ -81,3 +81,90 @@ def test_bad_seasons_are_clear_errors(tmp_path, season, message):
     with pytest.raises(ScenarioError) as err:
         load_scenario(_island(tmp_path, [season]))
     assert message in err.value.report()
+
+
+# Capacity schedules: dated steps of a link's capacity, given in t/day or as a fleet.
+
+
+def _scheduled(tmp_path, schedule, seasons=None, start="2025-01-01", days=60):
+    link = {"name": "air_bridge", "capacity_schedule": schedule}
+    if seasons is not None:
+        link["seasons"] = seasons
+    doc = {
+        "extends": "template",
+        "calendar": {"start": start, "days": days},
+        "parameters": {"capacity_noise_cv": 0.0},
+        "links": [link],
+        "events": [],
+    }
+    path = tmp_path / "scheduled.yaml"
+    path.write_text(yaml.safe_dump(doc), "utf-8")
+    return path
+
+
+def test_a_capacity_schedule_steps_the_capacity_on_its_dates(tmp_path):
+    # 60 lorries × 1.5 t × 1 trip = 90 t/day from 10 Jan; 25 t/day from 1 Feb
+    schedule = [
+        {"date": "2025-01-10", "vehicles": 60, "payload_t": 1.5, "trips_per_day": 1},
+        {"date": "2025-02-01", "capacity_t_per_day": 25, "source": "a report"},
+    ]
+    path = _scheduled(tmp_path, schedule)
+    nominal = load_scenario(path).link("air_bridge").capacity_t_per_day
+    result = run_scenario(path, seed=0, record_flows=False)
+    capacity = _capacity(result)
+    assert capacity[dt.date(2025, 1, 9)] == pytest.approx(nominal)
+    assert capacity[dt.date(2025, 1, 10)] == pytest.approx(90)
+    assert capacity[dt.date(2025, 1, 31)] == pytest.approx(90)
+    assert capacity[dt.date(2025, 2, 1)] == pytest.approx(25)
+    log = result.events[result.events.subject == "links.air_bridge.capacity_t_per_day"]
+    assert log.message.str.contains("60 vehicles × 1.5 t × 1 trips a day").sum() == 1
+    assert list(log.origin) == ["scenario", "record"]  # only the second step has a source
+
+
+def test_a_step_before_the_start_applies_from_the_first_day_and_later_ones_are_dropped(tmp_path):
+    schedule = [
+        {"date": "2024-12-01", "capacity_t_per_day": 10},
+        {"date": "2024-12-20", "capacity_t_per_day": 30},
+        {"date": "2025-06-01", "capacity_t_per_day": 99},
+    ]
+    sc = load_scenario(_scheduled(tmp_path, schedule))
+    from corridors.model.events import capacity_schedule_events
+
+    events = capacity_schedule_events(sc, dt.date(2025, 1, 1), dt.date(2025, 3, 2))
+    assert [(e.date, e.value) for e in events] == [(dt.date(2025, 1, 1), 30)]
+
+
+def test_a_step_on_a_seasons_opening_day_wins_over_the_seasons_capacity(tmp_path):
+    seasons = [{"opens": "01-10", "closes": "02-20", "capacity_t_per_day": 70}]
+    schedule = [{"date": "2025-01-10", "capacity_t_per_day": 40}]
+    capacity = _capacity(
+        run_scenario(_scheduled(tmp_path, schedule, seasons), seed=0, record_flows=False)
+    )
+    assert capacity[dt.date(2025, 1, 9)] == 0
+    assert capacity[dt.date(2025, 1, 10)] == pytest.approx(40)
+    assert capacity[dt.date(2025, 2, 20)] == 0
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ([{"date": "2025-01-10", "vehicles": 60, "payload_t": 1.5}], "missing: trips_per_day"),
+        (
+            [{"date": "2025-01-10", "capacity_t_per_day": 5, "vehicles": 3}],
+            "not both",
+        ),
+        ([{"date": "2025-01-10"}], "needs capacity_t_per_day"),
+        (
+            [
+                {"date": "2025-01-10", "capacity_t_per_day": 5},
+                {"date": "2025-01-03", "capacity_t_per_day": 6},
+            ],
+            "date order",
+        ),
+        ([{"date": "2025-01-10", "capacity_t_per_day": -5}], "capacity_t_per_day"),
+    ],
+)
+def test_bad_capacity_schedules_are_clear_errors(tmp_path, schedule, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(_scheduled(tmp_path, schedule))
+    assert message in err.value.report()

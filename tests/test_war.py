@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 import yaml
@@ -248,6 +249,37 @@ def test_linear_law_is_slower_than_square_for_the_weaker_side(tmp_path):
     linear = _run(tmp_path, _duel(**{"parameters.combat_law": "linear"}), days=3)
     assert linear.state("Blue").personnel > square.state("Blue").personnel
     assert linear.state("Red").personnel < 10000
+
+
+def test_helmbold_law_by_hand(tmp_path):
+    """Helmbold with W = ½: each side loses κ × the enemy's effectiveness × √(A·D); the
+    defender's fire keeps 1 − w of its strength whatever its readiness."""
+    data = _duel(
+        **{
+            "parameters.combat_law": "helmbold",
+            "parameters.weiss_exponent": 0.5,
+            "parameters.defender_fire_readiness_weight": 0.0,
+        }
+    )
+    data["states"][1]["military"]["terrain"] = 2.0
+    data["states"][0]["claims"][0]["threshold"] = 1.0  # still attacks on day one
+    model = _run(tmp_path, data, days=1)
+    (war,) = model.combat.wars
+    assert war.days == 1
+    root = math.sqrt(10000 * 3000)
+    red = model.state("Red")
+    assert war.attacker_losses == pytest.approx(0.01 * 2.0 * root)  # d = quality 1 × terrain 2
+    assert war.defender_losses == pytest.approx(0.01 * red.quality * red.readiness * root)
+    # W = 1 is the square law: losses in the ratio of the effective forces
+    square = _run(
+        tmp_path,
+        _duel(**{"parameters.combat_law": "helmbold", "parameters.weiss_exponent": 1.0}),
+        days=1,
+    )
+    (war1,) = square.combat.wars
+    blue = square.state("Blue")
+    assert war1.attacker_losses == pytest.approx(0.01 * blue.quality * 3000 * 1.0, rel=0.05)
+    assert war1.defender_losses == pytest.approx(0.01 * 10000, rel=0.05)
 
 
 def test_displacement_moves_people_with_conservation(tmp_path):

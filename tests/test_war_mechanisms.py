@@ -57,6 +57,29 @@ def test_hazard_hand_computed():
     assert not hazard_rule(claim, Situation(ratio, 0.1, 0.2, draw=5.0, cumulative=0.0)).attack
 
 
+def test_deterrence_floor_leaves_a_residual_risk():
+    """floor + (1 − floor) × σ(…): full deterrence cuts the hazard to the floor's share of the
+    undeterred one, never to zero; without a floor the old rule is unchanged."""
+    claim = Claim(
+        target="X",
+        rule="hazard",
+        threshold=10.0,
+        resolve=0.2,
+        hazard_max_per_day=0.3,
+        hazard_steepness=3.0,
+        deterrence_steepness=40.0,
+        deterrence_floor=0.01,
+    )
+    # ratio at the threshold: advantage factor ½; deterrence 1.0 → σ(40 × −0.8) ≈ 1.3e-14
+    deterred = attack_hazard(claim, Situation(10.0, 1.0))
+    assert deterred == pytest.approx(0.3 * 0.5 * (0.01 + 0.99 * _sigma(-32.0)))
+    assert deterred == pytest.approx(0.0015, rel=1e-6)
+    # at resolve: σ(0) = ½ → 0.3 × ½ × (0.01 + 0.99 × ½)
+    assert attack_hazard(claim, Situation(10.0, 0.2)) == pytest.approx(0.3 * 0.5 * 0.505)
+    plain = claim.model_copy(update={"deterrence_floor": 0.0})
+    assert attack_hazard(plain, Situation(10.0, 1.0)) < 1e-14
+
+
 def test_threshold_rule_is_the_hazards_limiting_case():
     limit = Claim(
         target="X",

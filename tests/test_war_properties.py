@@ -242,7 +242,7 @@ def wars(draw: st.DrawFn) -> Any:
         "parameters": {
             "capacity_noise_cv": draw(_num(0, 0.5)),
             "decision_noise_sd": draw(_num(0, 0.3)),
-            "combat_law": draw(st.sampled_from(["square", "linear"])),
+            "combat_law": draw(st.sampled_from(["square", "linear", "helmbold"])),
             "attrition_per_day": draw(_num(0, 0.2)),
             "procurement_interval_days": draw(st.integers(1, 15)),
             "credibility_decay_per_day": draw(_num(0, 0.1)),

@@ -18,7 +18,10 @@ Metrics (what one run yields):
   same day or window);
 - ``event:KIND`` or ``event:KIND:SUBJECT``: the first day the event log has such an entry;
 - ``points:``: a trajectory, the metric read on several dates; each point is scored as its own
-  target (``name@date``).
+  target (``name@date``);
+- ``relative_to: {metric: capitulation_date, date: 2023-09-20}`` (series metrics): every date is
+  shifted by how far the run's outcome falls from the record's, so a pace after an event the
+  model decides is read as days after that event (a run without the event misses).
 """
 
 from __future__ import annotations
@@ -108,6 +111,11 @@ def check_targets(scenario: Scenario) -> None:
             bad("'reaches' finds the first day a series reaches a value: use a series metric")
         if target.window is not None and not series:
             bad("a 'window' sums a series over days: use a series metric")
+        if target.relative_to is not None and (not series or target.reaches is not None):
+            bad(
+                "'relative_to' shifts the days a series is read on: use a series metric "
+                "without 'reaches'"
+            )
         dated = target.points or target.date is not None
         if target.is_date_metric() and not dated:
             bad(f"'{target.metric}' is a date: give the record's 'date'")
@@ -127,7 +135,20 @@ def check_targets(scenario: Scenario) -> None:
         raise ScenarioError(problems)
 
 
-def _read_series(spec: str, target: Target, series: pd.DataFrame) -> float | tuple[Any, ...]:
+def _shift(target: Target, summary: dict[str, Any]) -> dt.timedelta | None:
+    """How far the run's ``relative_to`` outcome falls from the record's (None: it did not
+    happen); zero without ``relative_to``."""
+    if target.relative_to is None:
+        return dt.timedelta(0)
+    value = summary.get(target.relative_to.metric)
+    if value is None:
+        return None
+    return dt.date.fromisoformat(str(value)) - target.relative_to.date
+
+
+def _read_series(
+    spec: str, target: Target, series: pd.DataFrame, shift: dt.timedelta = dt.timedelta(0)
+) -> float | tuple[Any, ...]:
     parsed = _series_parts(spec)
     assert parsed is not None
     entity, variables = parsed
@@ -140,14 +161,16 @@ def _read_series(spec: str, target: Target, series: pd.DataFrame) -> float | tup
     if by_day.empty:
         return math.nan
     if target.window is not None:
-        days = by_day[(by_day.index >= target.window.start) & (by_day.index <= target.window.end)]
+        start, end = target.window.start + shift, target.window.end + shift
+        days = by_day[(by_day.index >= start) & (by_day.index <= end)]
         return float(days.sum()) if not days.empty else math.nan
     if target.reaches is not None:
         return ("reaches", by_day)
     assert target.date is not None
-    if target.date > by_day.index[-1]:
+    day = target.date + shift
+    if day > by_day.index[-1]:
         return math.nan  # the run ended before the date: no reading, a miss
-    before = by_day[by_day.index <= target.date]
+    before = by_day[by_day.index <= day]
     return float(before.iloc[-1]) if not before.empty else math.nan
 
 
@@ -156,7 +179,10 @@ def measure(target: Target, run: RunOutputs) -> float:
     when the dated thing did not happen; NaN when the run does not have the metric)."""
     metric = target.metric
     if metric.startswith("series:"):
-        value = _read_series(metric, target, run.series)
+        shift = _shift(target, run.summary)
+        if shift is None:
+            return math.nan  # the outcome the reading is relative to did not happen: a miss
+        value = _read_series(metric, target, run.series, shift)
         if isinstance(value, tuple):  # first day the series reaches target.reaches
             by_day = value[1]
             assert target.date is not None and target.reaches is not None
@@ -165,7 +191,7 @@ def measure(target: Target, run: RunOutputs) -> float:
                 return NEVER
             return float((hit.index[0] - target.date).days)
         if target.per is not None and not math.isnan(value):
-            denominator = _read_series(target.per, target, run.series)
+            denominator = _read_series(target.per, target, run.series, shift)
             assert not isinstance(denominator, tuple)
             return value / denominator if denominator else math.nan
         return value
@@ -297,6 +323,10 @@ def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
             when = f"{target.window.start} … {target.window.end}"
         else:
             when = target.date.isoformat() if target.date else ""
+        if target.relative_to is not None:
+            anchor = target.relative_to
+            offset = ((target.window.start if target.window else target.date) - anchor.date).days
+            when += f" ({anchor.metric.removesuffix('_date')} {offset:+d} d)"
         rows.append(
             {
                 "target": target.name,

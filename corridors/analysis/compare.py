@@ -93,7 +93,7 @@ class Comparison:
                 capsize=4,
             )
             ax.hlines(0, min(low, mean), max(high, mean), color=colour, lw=1)
-            if name == "median offensive day" and row.get("note"):
+            if name in ("median offensive day", "median delay (days)") and row.get("note"):
                 ax.set_title(str(row["note"]), fontsize=7, loc="right")
             ax.set_title(name, fontsize=8, loc="left")
             ax.axvline(0, color="grey", lw=0.8, ls="--")
@@ -448,7 +448,10 @@ def war_distributions(
             if shaky:
                 note = "finely balanced in " + " and ".join(shaky)
         elif label == "median delay (days)":
+            censored = max(int(np.isnan(arrays[arm]["offensive_day"]).sum()) for arm in ARMS)
             note = f"runs without an offensive count as day {horizon:.0f} (the calendar's end)"
+            if censored:
+                note += f": censored in up to {censored} of {n} runs, a lower bound"
         notes.append(note)
     table["note"] = notes
     return table

@@ -266,8 +266,10 @@ def flow_lines(view: View) -> dict[str, list[float | None]]:
     return lines
 
 
-def chart_data(view: View, extra: Iterable[str]) -> list[ChartData]:
-    """Every chart to show, with its lines."""
+def chart_data(
+    view: View, extra: Iterable[str], options: list[SeriesOption] | None = None
+) -> list[ChartData]:
+    """Every chart to show, with its lines (``options``: :func:`series_options`, if known)."""
     states, links = _entities(view)
     stocks = stock_lines(view)
     where = ", ".join(view.sustained) or "dependent populations"
@@ -296,7 +298,7 @@ def chart_data(view: View, extra: Iterable[str]) -> list[ChartData]:
             log=True,
         ),
     ]
-    labels = {o.key: o.label for o in series_options(view)}
+    labels = {o.key: o.label for o in (series_options(view) if options is None else options)}
     for key in extra:
         if key not in labels:
             continue
@@ -358,8 +360,19 @@ def echart_option(view: View, chart: ChartData) -> dict[str, Any]:
     }
 
 
-def marks(view: View) -> dict[str, Any]:
-    """Today (blue), scripted events (grey) and interventions (red) as vertical lines."""
+def marks(view: View, logged: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Today (blue), scripted events (grey) and interventions (red) as vertical lines
+    (``logged``: :func:`event_marks`, if known)."""
+    data = list(event_marks(view) if logged is None else logged)
+    data.append(
+        {"xAxis": view.day_date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}}
+    )
+    return {"symbol": "none", "silent": True, "label": {"show": False}, "data": data}
+
+
+def event_marks(view: View) -> list[dict[str, Any]]:
+    """Scripted events (grey) and interventions (red) as vertical lines: they change when
+    the log does, not with each day."""
     data: list[dict[str, Any]] = []
     events = view.events
     if not events.empty:
@@ -371,10 +384,7 @@ def marks(view: View) -> dict[str, Any]:
                 data.append(
                     {"xAxis": date.isoformat(), "lineStyle": {"color": colour, "type": dash}}
                 )
-    data.append(
-        {"xAxis": view.day_date.isoformat(), "lineStyle": {"color": "#1565c0", "type": "solid"}}
-    )
-    return {"symbol": "none", "silent": True, "label": {"show": False}, "data": data}
+    return data
 
 
 def split(
@@ -436,12 +446,22 @@ def Chart(view: View, chart: ChartData, today_marks: str):
 
 @solara.component
 def Charts(view: View):
-    options = series_options(view)
-    extra = solara.use_reactive(default_options(options))
+    # the series on offer change when the model records a new one, not with each day
+    options = solara.use_memo(
+        lambda: series_options(view), [view.scenario, id(view.lines), len(view.lines)]
+    )
+    first = solara.use_memo(lambda: default_options(options), [])
+    extra = solara.use_reactive(first)
     keys = {o.key for o in options}
     with solara.Column(gap="6px", classes=["corridors-charts"]):
-        today_marks = solara.use_memo(lambda: _json(marks(view)), [view.version])
-        for chart in chart_data(view, [k for k in extra.value if k in keys]):
+        logged = solara.use_memo(
+            lambda: event_marks(view), [view.scenario, id(view.events), len(view.events)]
+        )
+        today_marks = solara.use_memo(
+            lambda: _json(marks(view, logged)),
+            [view.scenario, id(view.events), len(view.events), view.day],
+        )
+        for chart in chart_data(view, [k for k in extra.value if k in keys], options):
             Chart(view, chart, today_marks)
         label_of = {o.key: o.label for o in options}
         key_of = {o.label: o.key for o in options}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import solara
@@ -22,9 +23,10 @@ pace is set by drawing (about 10 days a second or more with the browser-side cha
 
 
 @solara.component
-def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
+def ScenarioPanel(session: Session, title: str, on_change: Callable[[], None]):
     """Pick a scenario and its variants, the seed, the number of days and overrides. Every
-    value the browser sends is checked by the session's catalog and :mod:`limits`."""
+    value the browser sends is checked by the session's catalog and :mod:`limits`. It takes
+    no day's data, so a Step does not redraw it."""
     catalog = session.catalog
     error = solara.use_reactive("")
     uploaded = solara.use_reactive(0)  # re-render once an upload joins the catalog
@@ -77,7 +79,7 @@ def ScenarioPanel(session: Session, view: View, on_change: Callable[[], None]):
             classes=["corridors-scenario-select"],
         )
         solara.Text(
-            view.title,
+            title,
             style={"font-weight": "600", "font-size": "14px", "margin": "2px 0 10px 0"},
         )
         solara.FileDrop(
@@ -209,17 +211,38 @@ def RunControls(session: Session, view: View, on_change: Callable[[], None]):
         )
 
 
-def _default(field: actions.FieldSpec, view: View, selected: str | None) -> Any:
+@dataclass(frozen=True)
+class FormChoices:
+    """What the interventions form offers: names that change with the scenario, not with the
+    day, so that a Step leaves the form alone (equal arguments: no re-render)."""
+
+    scenario: str
+    links: tuple[str, ...]
+    states: tuple[str, ...]
+    sustained: tuple[str, ...]
+    running: bool
+
+
+def form_choices(view: View) -> FormChoices:
+    return FormChoices(
+        scenario=view.scenario,
+        links=tuple(lk["name"] for lk in view.links),
+        states=tuple(s["name"] for s in view.states),
+        sustained=tuple(view.sustained),
+        running=view.running,
+    )
+
+
+def _default(field: actions.FieldSpec, choices: FormChoices, selected: str | None) -> Any:
     kind, _, name = (selected or "").partition(":")
-    links = [lk["name"] for lk in view.links]
-    states = [s["name"] for s in view.states]
+    links, states = choices.links, choices.states
     if field.kind == "link":
         return name if kind == "link" and name in links else (links[0] if links else None)
     if field.kind == "state":
         if kind == "state" and name in states and field.name == "state":
             return name
-        if field.name == "to" and view.sustained:
-            return view.sustained[0]
+        if field.name == "to" and choices.sustained:
+            return choices.sustained[0]
         return states[0] if states else None
     if field.kind == "fraction":
         return 0.1 if field.default is None else field.default
@@ -230,18 +253,18 @@ def _default(field: actions.FieldSpec, view: View, selected: str | None) -> Any:
 
 @solara.component
 def FieldInput(
-    field: actions.FieldSpec, value: Any, on_value: Callable[[Any], None], view: View, paths
+    field: actions.FieldSpec,
+    value: Any,
+    on_value: Callable[[Any], None],
+    choices: FormChoices,
+    paths,
 ):
     label = field.label
     cls = [f"corridors-field-{field.name}"]
     if field.kind == "link":
-        solara.Select(
-            label, [lk["name"] for lk in view.links], value, on_value, dense=True, classes=cls
-        )
+        solara.Select(label, list(choices.links), value, on_value, dense=True, classes=cls)
     elif field.kind == "state":
-        solara.Select(
-            label, [s["name"] for s in view.states], value, on_value, dense=True, classes=cls
-        )
+        solara.Select(label, list(choices.states), value, on_value, dense=True, classes=cls)
     elif field.kind == "choice":
         solara.Select(label, list(field.choices), value, on_value, dense=True, classes=cls)
     elif field.kind == "multi":
@@ -313,9 +336,10 @@ def check_values(spec: actions.ActionSpec, values: dict[str, Any]) -> dict[str, 
 
 @solara.component
 def InterventionPanel(
-    session: Session, view: View, selected: str | None, on_change: Callable[[], None]
+    session: Session, choices: FormChoices, selected: str | None, on_change: Callable[[], None]
 ):
-    """Any event the schema offers, applied now with ``model.intervene``."""
+    """Any event the schema offers, applied now with ``model.intervene``. It takes the
+    scenario's names, not the day's data: a Step does not redraw it."""
     specs = actions.event_actions()
     by_label = {a.label: a for a in specs}
     action_label = solara.use_reactive(specs[0].label)
@@ -323,9 +347,11 @@ def InterventionPanel(
     reason = solara.use_reactive("")
     message = solara.use_reactive(("", ""))
     spec = by_label.get(action_label.value, specs[0])
-    paths = solara.use_memo(lambda: actions.parameter_paths(session.spec), [view.scenario])
+    paths = solara.use_memo(
+        lambda: actions.parameter_paths(session.spec), [choices.scenario, id(session.spec)]
+    )
 
-    values = {f.name: edits.value.get(f.name, _default(f, view, selected)) for f in spec.fields}
+    values = {f.name: edits.value.get(f.name, _default(f, choices, selected)) for f in spec.fields}
     if "path" in values and values["path"] is None and paths:
         values["path"] = paths[0]
 
@@ -366,7 +392,7 @@ def InterventionPanel(
                 f,
                 values.get(f.name),
                 lambda v, name=f.name: set_field(name, v),
-                view,
+                choices,
                 paths,
             ).key(f"{spec.action}-{f.name}")
         solara.InputText(
@@ -376,7 +402,7 @@ def InterventionPanel(
             "Apply now",
             on_click=apply,
             color="error",
-            disabled=not view.running,
+            disabled=not choices.running,
             classes=["corridors-apply"],
         )
         kind, text = message.value
@@ -386,32 +412,67 @@ def InterventionPanel(
             solara.Error(text, dense=True, classes=["corridors-intervention-error"])
 
 
-def _rows(items: dict[str, Any]) -> str:
-    out = []
-    for key, value in items.items():
-        if isinstance(value, float):
-            shown = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
-        elif isinstance(value, dict):
-            shown = ", ".join(
-                f"{k}: {v:,.2f}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items()
-            )
-        elif isinstance(value, list):
-            shown = ", ".join(str(v) for v in value)
-        else:
-            shown = str(value)
-        out.append(
-            f'<tr><th style="text-align:left;padding-right:8px;vertical-align:top;'
-            f'font-weight:500;color:#555">{html.escape(key.replace("_", " "))}</th>'
-            f"<td>{html.escape(shown)}</td></tr>"
+UNIT_SUFFIXES = (
+    ("_t_per_day", "t/day"),
+    ("_people_per_day", "people/day"),
+    ("_usd_m", "US$ million"),
+    ("_km", "km"),
+    ("_t", "t"),
+)
+"""Name endings that are units: ``stock_t`` reads "stock (t)"."""
+ROLE_WORDS = {"sovereign": "state", "de_facto": "de facto state", "exclave": "exclave"}
+
+
+def readable_key(key: str) -> str:
+    """An attribute's name in words with its unit, e.g. ``need_t_per_day`` → "need (t/day)"."""
+    for suffix, unit in UNIT_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return f"{key[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return key.replace("_", " ")
+
+
+def readable_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{readable_key(str(k))}: {v:,.2f}"
+            if isinstance(v, float)
+            else f"{readable_key(str(k))}: {readable_value(v)}"
+            for k, v in value.items()
         )
+    if isinstance(value, list):
+        return ", ".join(readable_value(v) for v in value)
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    return str(value)
+
+
+def _rows(items: dict[str, Any]) -> str:
+    out = [
+        f'<tr><th style="text-align:left;padding-right:8px;vertical-align:top;'
+        f'font-weight:500;color:#555">{html.escape(readable_key(key))}</th>'
+        f"<td>{html.escape(readable_value(value))}</td></tr>"
+        for key, value in items.items()
+    ]
     return '<table style="font-size:12px;border-collapse:collapse">' + "".join(out) + "</table>"
 
 
-def inspector_html(session: Session, view: View, selected: str | None) -> str:
+def inspector_html(session: Session, view: View | None, selected: str | None) -> str:
+    """The selected state or link in words: its name and what it is, then its attributes
+    (names with units, e.g. "stock (t)"; values without code markup)."""
     kind, _, name = (selected or "").partition(":")
+    if view is None:
+        kind = ""
     if kind == "state" and (state := view.state(name)):
         info = dict(state)
-        head = f"<b>{html.escape(name)}</b> ({html.escape(state['code'])}), state"
+        role = str(info.pop("role", "sovereign"))
+        what = ROLE_WORDS.get(role, role.replace("_", " "))
+        if state.get("sustained"):
+            what += ", supplied from outside"
+        head = f"<b>{html.escape(name)}</b> — {html.escape(what)}"
         needs = info.get("need_t_per_day") or {}
         days = {
             good: round(tonnes / needs[good], 1)
@@ -420,7 +481,7 @@ def inspector_html(session: Session, view: View, selected: str | None) -> str:
         }
         if days:
             info = {"days_of_supply_left": days, **info}
-        for key in ("name", "code", "lat", "lon"):
+        for key in ("name", "code", "lat", "lon", "sustained"):
             info.pop(key, None)
         return head + _rows(info)
     if kind == "link" and (link := view.link(name)):
@@ -439,14 +500,18 @@ def inspector_html(session: Session, view: View, selected: str | None) -> str:
                     },
                     **info,
                 }
-        for key in ("name", "a", "b", "mode"):
+        for key in ("name", "a", "b", "mode", "a_node", "b_node"):
             info.pop(key, None)
         return head + _rows(info)
     return '<span style="color:#757575">Click a state or a link on the map to inspect it.</span>'
 
 
 @solara.component
-def Inspector(session: Session, view: View, selected: str | None, on_change: Callable[[], None]):
+def Inspector(
+    session: Session, view: View | None, selected: str | None, on_change: Callable[[], None]
+):
+    """The selected state or link; ``view`` may be None when nothing is selected (then a
+    Step does not redraw it)."""
     kind, _, name = (selected or "").partition(":")
 
     @guarded(lambda text: None)
@@ -463,7 +528,7 @@ def Inspector(session: Session, view: View, selected: str | None, on_change: Cal
             unsafe_innerHTML=inspector_html(session, view, selected),
             classes=["corridors-inspector-body"],
         )
-        if kind == "link" and view.link(name) and view.running:
+        if kind == "link" and view is not None and view.link(name) and view.running:
             with solara.Row(gap="4px"):
                 solara.Button(
                     "Close",

@@ -15,6 +15,8 @@ from corridors.model.eventlog import EventLog
 from corridors.scenarios import Scenario
 
 STAGES = ("briefing", "predict", "run", "intervene", "debrief")
+MAX_PREDICTION = 300
+"""Characters kept of a recorded prediction."""
 STAGE_WORDS = {
     "briefing": "Briefing",
     "predict": "Predict",
@@ -249,6 +251,7 @@ def LessonFlow(session: Session, view: View, changed):
     redraw = solara.use_reactive(0)  # the card and the predictions live in the session
     _ = redraw.value
     stage = card.get("stage", "briefing")
+    ready = isinstance(answer.value, str) and bool(answer.value.strip())
 
     def go(to: int) -> None:
         session.lesson_card = min(max(to, 0), len(cards_) - 1)
@@ -256,8 +259,16 @@ def LessonFlow(session: Session, view: View, changed):
         redraw.set(redraw.value + 1)
 
     def record() -> None:
-        if answer.value.strip():
-            session.predictions[str(index)] = answer.value.strip()[:300]
+        # the answer comes from the browser: a string, bounded, one of the card's choices
+        # when it has choices; anything else is not recorded
+        value = answer.value
+        if not isinstance(value, str):
+            answer.set("")
+            return
+        value = value.strip()[:MAX_PREDICTION]
+        choices = list(card.get("choices") or [])
+        if value and (not choices or value in choices):
+            session.predictions[str(index)] = value
             redraw.set(redraw.value + 1)
 
     with solara.Column(gap="6px", classes=["corridors-lesson"]):
@@ -275,6 +286,23 @@ def LessonFlow(session: Session, view: View, changed):
                         "font-size": "13px",
                     },
                 )
+        # Back and Next above the card: they stay put whatever the card holds (below it they
+        # moved as a card's content changed, and a quick click could land beside them)
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            solara.Button(
+                "Back",
+                on_click=lambda: go(index - 1),
+                disabled=index == 0,
+                classes=["lesson-back"],
+            )
+            solara.Text(f"card {index + 1} of {len(cards_)}", classes=["lesson-position"])
+            solara.Button(
+                "Next",
+                on_click=lambda: go(index + 1),
+                disabled=index >= len(cards_) - 1,
+                color="primary",
+                classes=["lesson-next"],
+            )
         solara.Text(
             card.get("title", ""),
             style={"font-size": "20px", "font-weight": "600"},
@@ -290,6 +318,9 @@ def LessonFlow(session: Session, view: View, changed):
                     value=answer.value or None,
                     values=choices,
                     on_value=lambda v: answer.set(v or ""),
+                    # not mandatory: Vuetify would otherwise select the first choice itself,
+                    # and a prediction nobody made could be recorded
+                    mandatory=False,
                     classes=["lesson-choices"],
                 )
             else:
@@ -302,7 +333,7 @@ def LessonFlow(session: Session, view: View, changed):
             solara.Button(
                 "Record the class's prediction",
                 on_click=record,
-                disabled=not answer.value.strip(),
+                disabled=not ready,
                 color="primary",
                 classes=["lesson-record"],
             )
@@ -320,18 +351,3 @@ def LessonFlow(session: Session, view: View, changed):
         prompts = card.get("prompts") or []
         if prompts:
             solara.HTML(tag="div", unsafe_innerHTML="<b>To discuss</b>" + _ul(prompts))
-        with solara.Row(gap="8px", style={"align-items": "center"}):
-            solara.Button(
-                "Back",
-                on_click=lambda: go(index - 1),
-                disabled=index == 0,
-                classes=["lesson-back"],
-            )
-            solara.Text(f"card {index + 1} of {len(cards_)}", classes=["lesson-position"])
-            solara.Button(
-                "Next",
-                on_click=lambda: go(index + 1),
-                disabled=index >= len(cards_) - 1,
-                color="primary",
-                classes=["lesson-next"],
-            )

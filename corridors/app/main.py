@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import reacton.core
 import solara
 
 from corridors.app.charts import Charts
 from corridors.app.compare import Compare
-from corridors.app.controls import Inspector, InterventionPanel, RunControls, ScenarioPanel
+from corridors.app.controls import (
+    Inspector,
+    InterventionPanel,
+    RunControls,
+    ScenarioPanel,
+    form_choices,
+)
 from corridors.app.downloads import Downloads
 from corridors.app.errors import error_text
 from corridors.app.limits import FULL_MESSAGE, SEATS, max_sessions
@@ -70,6 +77,10 @@ def Page(session: Session | None = None):
 
 @solara.component
 def App(session: Session | None = None):
+    """The page's frame. It reads only the session's configuration: a Step re-renders the
+    components that show the day (header, run controls, the tab on show), each of which reads
+    ``day`` itself, and reacton leaves the rest of the page (the scenario panel, the
+    interventions form, the tabs) alone."""
     given = session
     session = solara.use_memo(lambda: given or Session(), [])
 
@@ -78,15 +89,20 @@ def App(session: Session | None = None):
         return None if given is not None else session.close
 
     solara.use_effect(end, [])
-    tick = solara.use_reactive(0)
+    day = solara.use_reactive(session.version)
+    """The session's version the page shows (a day, an intervention, a reset...)."""
+    config = solara.use_reactive(session.configured)
+    """How many times a scenario was loaded."""
     selected = solara.use_reactive(None)
     tab = solara.use_reactive(0)
-    view = session.view()
-    _ = tick.value  # re-render whenever the session changes
-    solara.use_effect(lambda: session.mark_shown(view.version), [view.version])
+    _ = config.value  # re-render the frame when the scenario changes, not with each day
+    render_context = reacton.core.get_render_context()
 
     def changed() -> None:
-        tick.set(session.version)
+        # one render pass for every component that shows the day (not one per component)
+        with render_context:
+            config.set(session.configured)
+            day.set(session.version)
 
     def select(item: str) -> None:
         selected.set(None if selected.value == item else item)
@@ -102,45 +118,96 @@ def App(session: Session | None = None):
             link_error.set("")
         changed()
 
+    view = session.view()
     solara.Title("Corridors")
     solara.Style(CSS)
-    UrlState(token=session.state_token(), event_restore=restore)
+    Address(session, day, restore)
     if link_error.value:
         solara.Warning(link_error.value, dense=True, classes=["corridors-link-error"])
     with solara.Column(gap="8px", classes=["corridors-app"]):
-        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}, gap="12px"):
-            solara.Text("Corridors", style={"font-size": "22px", "font-weight": "700"})
-            solara.Text(view.title, style={"font-size": "16px"}, classes=["corridors-title"])
-            if view.variants:
-                solara.Text(f"variants: {', '.join(view.variants)}", style={"color": "#6a1b9a"})
-            solara.Text(
-                view.day_label,
-                style={"font-size": "16px", "font-weight": "500", "color": "#1565c0"},
-                classes=["corridors-header-day"],
-            )
+        Header(session, day)
         with solara.Row(gap="12px", style={"align-items": "flex-start", "flex-wrap": "nowrap"}):
             with solara.Column(gap="8px", classes=["corridors-left"]):
                 with solara.Column(classes=["corridors-panel"]):
                     # keyed by the configuration: a restored run redraws its fields
-                    ScenarioPanel(session, view, changed).key(f"scenario-{session.configured}")
+                    ScenarioPanel(session, view.title, changed).key(
+                        f"scenario-{session.configured}"
+                    )
                 with solara.Column(classes=["corridors-panel"]):
-                    RunControls(session, view, changed)
+                    DayControls(session, day, changed)
                 with solara.Column(classes=["corridors-panel"]):
-                    InterventionPanel(session, view, selected.value, changed)
+                    Interventions(session, day, selected.value, changed)
             with solara.Column(gap="4px", style={"flex": "1 1 auto", "min-width": "0"}):
                 with solara.lab.Tabs(value=tab, lazy=True):
+                    # the tabs not shown are not rendered (lazy)
                     with solara.lab.Tab("Run"):
-                        RunTab(session, view, selected.value, select, changed)
+                        RunTab(session, day, selected.value, select, changed)
                     with solara.lab.Tab("Compare"):
                         Compare(session.catalog, session.scenario, session)
                     with solara.lab.Tab("Sweeps"):
                         SweepExplorer()
                     with solara.lab.Tab("Teach"):
-                        Teaching(session, view, changed)
+                        TeachTab(session, day, changed)
                     with solara.lab.Tab("Downloads"):
-                        Downloads(session, view)
+                        DownloadsTab(session, day)
                     with solara.lab.Tab("Rooms"):
                         RoomsTab()
+
+
+def _view(session: Session, day: solara.Reactive[int]):
+    """The session's snapshot, read by a component that subscribes to ``day`` (reading its
+    value re-renders the component when the session changes)."""
+    _ = day.value
+    return session.view()
+
+
+@solara.component
+def Address(session: Session, day: solara.Reactive[int], restore: Callable[[str], None]):
+    """The run in the page's address, updated with each change."""
+    view = _view(session, day)
+    token = solara.use_memo(session.state_token, [view.version])
+    UrlState(token=token, event_restore=restore)
+
+
+@solara.component
+def Header(session: Session, day: solara.Reactive[int]):
+    view = _view(session, day)
+    # the page has drawn this version: a playing session may take its next step
+    solara.use_effect(lambda: session.mark_shown(view.version), [view.version])
+    with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}, gap="12px"):
+        solara.Text("Corridors", style={"font-size": "22px", "font-weight": "700"})
+        solara.Text(view.title, style={"font-size": "16px"}, classes=["corridors-title"])
+        if view.variants:
+            solara.Text(f"variants: {', '.join(view.variants)}", style={"color": "#6a1b9a"})
+        solara.Text(
+            view.day_label,
+            style={"font-size": "16px", "font-weight": "500", "color": "#1565c0"},
+            classes=["corridors-header-day"],
+        )
+
+
+@solara.component
+def DayControls(session: Session, day: solara.Reactive[int], changed: Callable[[], None]):
+    RunControls(session, _view(session, day), changed)
+
+
+@solara.component
+def Interventions(
+    session: Session, day: solara.Reactive[int], selected: str | None, changed: Callable
+):
+    # the form gets the scenario's names only: equal from one day to the next, so reacton
+    # skips it on a Step
+    InterventionPanel(session, form_choices(_view(session, day)), selected, changed)
+
+
+@solara.component
+def TeachTab(session: Session, day: solara.Reactive[int], changed: Callable[[], None]):
+    Teaching(session, _view(session, day), changed)
+
+
+@solara.component
+def DownloadsTab(session: Session, day: solara.Reactive[int]):
+    Downloads(session, _view(session, day))
 
 
 @solara.component
@@ -173,7 +240,8 @@ routes = [
 
 
 @solara.component
-def RunTab(session: Session, view, selected, select, changed):
+def RunTab(session: Session, day: solara.Reactive[int], selected, select, changed):
+    view = _view(session, day)
     if not view.running:
         solara.Info(
             "The run is over: the Teach tab has its debrief.",
@@ -184,7 +252,8 @@ def RunTab(session: Session, view, selected, select, changed):
         with solara.Column(gap="6px", style={"flex": "1 1 380px", "min-width": "320px"}):
             Map(view, selected, select)
             with solara.Column(classes=["corridors-panel"]):
-                Inspector(session, view, selected, changed)
+                # with nothing selected the inspector does not change with the day
+                Inspector(session, view if selected else None, selected, changed)
             with solara.Column(classes=["corridors-panel"]):
                 Timeline(view)
         with solara.Column(gap="6px", style={"flex": "1 1 420px", "min-width": "360px"}):

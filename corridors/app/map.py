@@ -113,11 +113,15 @@ def focus_box(view: View, proj: geo.Projection) -> list[float]:
     return [min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad]
 
 
-def link_marks(view: View, proj: geo.Projection) -> list[dict[str, Any]]:
+def link_marks(
+    view: View, proj: geo.Projection, focused: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Each link as an SVG path: a straight line, or a curve bent toward the states it crosses
-    (and apart from other links between the same two states)."""
+    (and apart from other links between the same two states). ``focused``: :func:`focus_links`
+    if known."""
     pos = {s["name"]: proj(s["lon"], s["lat"]) for s in view.states}
-    focused = focus_links(view)
+    if focused is None:
+        focused = focus_links(view)
     most = max((lk["carried_today_t"] for lk in view.links), default=0.0)
     scale = math.log10(1 + most) if most > 0 else 1.0
     seen: dict[frozenset[str], int] = defaultdict(int)
@@ -189,6 +193,12 @@ def Map(view: View, selected: str | None, on_select: Callable[[str], None]):
     borders = solara.use_memo(lambda: list(geo.cached_border_paths(*box)), [proj])
     countries = solara.use_memo(lambda: list(geo.cached_country_labels(*box)), [proj])
     presentation = solara.use_reactive(False)
+    # what changes with the scenario or the log, not with each day
+    focused = solara.use_memo(
+        lambda: focus_links(view),
+        [view.scenario, id(view.events), len(view.events), len(view.upcoming)],
+    )
+    area = solara.use_memo(lambda: focus_box(view, proj), [view.scenario, proj])
     with solara.Column(gap="4px", classes=["corridors-map-panel"]):
         solara.Checkbox(
             label="Projector view: large names, the scenario's area, its roads named",
@@ -199,13 +209,13 @@ def Map(view: View, selected: str | None, on_select: Callable[[str], None]):
             height=proj.height,
             borders=borders,
             states=state_marks(view, proj),
-            links=link_marks(view, proj),
+            links=link_marks(view, proj, focused),
             selected=selected or "",
             legend_modes=[{"mode": m, "dash": d} for m, d in MODE_DASHES.items()],
             legend_status=[{"status": s, "color": c} for s, c in STATUS_COLOURS.items()],
             event_select=on_select,
             countries=countries,
-            focus_box=focus_box(view, proj),
+            focus_box=area,
             presentation=presentation.value,
             stress_scale=[{"stress": s, "color": stress_colour(s)} for s in STRESS_SCALE],
         )

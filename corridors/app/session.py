@@ -219,6 +219,8 @@ class Session:
         class's, not the run's)."""
         self._view: View | None = None
         self._flows: tuple[int, pd.DataFrame] | None = None
+        self._events: tuple[Any, int, pd.DataFrame] | None = None
+        self._meta: tuple[Any, dict[str, Any]] | None = None
         self.configure(scenario, variants, seed, days, overrides)
 
     # ------------------------------------------------------------------ set-up
@@ -472,6 +474,13 @@ class Session:
         ]
         meta = m.spec.meta
         prov = m.spec._provenance
+        # the log only grows and the scenario's text does not change during a run: a day
+        # rebuilds neither unless they did change
+        n_logged = len(m.log.entries)
+        if self._events is None or self._events[0] is not m.log or self._events[1] != n_logged:
+            self._events = (m.log, n_logged, m.log.to_frame())
+        if self._meta is None or self._meta[0] is not meta:
+            self._meta = (meta, meta.model_dump(mode="json"))
         return View(
             version=self.version,
             scenario=prov.name if prov else self.scenario,
@@ -487,11 +496,11 @@ class Session:
             links=links,
             lines=self.live.update(),
             make_series=_series_maker(self, m),
-            events=m.log.to_frame(),
+            events=self._events[2],
             upcoming=upcoming,
             sustained=[s.name for s in m.sustained_states],
             stock_goods={s.name: list(s.stock_t) for s in m.sustained_states},
-            meta=meta.model_dump(mode="json"),
+            meta=self._meta[1],
         )
 
     def flows(self) -> pd.DataFrame:

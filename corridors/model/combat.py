@@ -1,10 +1,19 @@
 """Combat: Lanchester attrition until capitulation or a guarantor's ceasefire.
 
-Per day, with a = attacker quality × readiness and d = defender quality × readiness × terrain,
-and κ = ``parameters.attrition_per_day``:
+Per day, with a = attacker quality × readiness and d = defender quality × terrain × (1 − w + w ×
+readiness) (w = ``parameters.defender_fire_readiness_weight``, 1 by default: part of a dug-in
+defence's fire — positions, mines, stocked ammunition — need not fade with its supply), and
+κ = ``parameters.attrition_per_day``:
 
 - square law (default): ΔA = −κ·d·D, ΔD = −κ·a·A
 - linear law:           ΔA = −κ·d·D·A/A₀, ΔD = −κ·a·A·D/D₀
+- Helmbold law:         ΔA = −κ·d·D^W·A^(1−W), ΔD = −κ·a·A^W·D^(1−W) (Helmbold 1964;
+  W = ``parameters.weiss_exponent``). The square law (W = 1) gives losses in the ratio of the
+  effective forces, so a small, starved defence kills almost no attackers; historical campaign
+  data fit the square law poorly (Bracken 1995 and Fricker 1998 on the Ardennes, Lucas & Turkes
+  2004 on Kursk). At W = ½ the loss exchange ratio ΔA/ΔD = d/a is the ratio of effectiveness
+  per soldier, independent of the numbers: attackers of fortified positions lose about as many
+  as the defenders, as in 2020 and 2023.
 
 From the second day on, before fighting, each day in this order:
 
@@ -187,11 +196,17 @@ class Combat:
         military = defender.spec.military
         terrain = military.terrain if military else 1.0
         kappa = model.spec.parameters.attrition_per_day
+        params = model.spec.parameters
+        w = params.defender_fire_readiness_weight
         a_eff = attacker.quality * attacker.readiness
-        d_eff = defender.quality * defender.readiness * terrain
+        d_eff = defender.quality * terrain * (1.0 - w + w * defender.readiness)
         a, d = attacker.personnel, defender.personnel
-        if model.spec.parameters.combat_law == "square":
+        if params.combat_law == "square":
             loss_a, loss_d = kappa * d_eff * d, kappa * a_eff * a
+        elif params.combat_law == "helmbold":
+            weiss = params.weiss_exponent
+            loss_a = kappa * d_eff * d**weiss * a ** (1.0 - weiss)
+            loss_d = kappa * a_eff * a**weiss * d ** (1.0 - weiss)
         else:
             loss_a = kappa * d_eff * d * (a / war.attacker_start if war.attacker_start else 0.0)
             loss_d = kappa * a_eff * a * (d / war.defender_start if war.defender_start else 0.0)

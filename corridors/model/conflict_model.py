@@ -18,7 +18,13 @@ from corridors.model.decisions import Decisions
 from corridors.model.diplomacy import Diplomacy
 from corridors.model.economy import Economy
 from corridors.model.eventlog import EventLog, LogEntry
-from corridors.model.events import EventSchedule, apply_event, make_event, seasonal_events
+from corridors.model.events import (
+    EventSchedule,
+    apply_event,
+    capacity_schedule_events,
+    make_event,
+    seasonal_events,
+)
 from corridors.model.logistics import Logistics
 from corridors.model.procurement import Procurement
 from corridors.model.series import SeriesCollector
@@ -100,8 +106,11 @@ class ConflictModel(mesa.Model):
         self.sustained_states = self.states.select(lambda s: s.sustained)
         last = self.start_date + dt.timedelta(days=self.spec.calendar.n_days)
         seasons = seasonal_events(self.spec, self.start_date, last)
-        # seasonal opening and closing first on a day, so a scripted event can override them
-        self.schedule_of_events = EventSchedule([*seasons, *self.spec.events], self.start_date)
+        steps = capacity_schedule_events(self.spec, self.start_date, last)
+        # seasons, then capacity steps, first on a day, so a scripted event can override them
+        self.schedule_of_events = EventSchedule(
+            [*seasons, *steps, *self.spec.events], self.start_date
+        )
         self.logistics = Logistics(self)
         self.people = Logistics(self, flows=[], unit="people")
         """Displacement: people moving along links, with the same accounting as goods."""

@@ -12,14 +12,16 @@ seeded rng): a leadership that over- or under-rates its odds does so consistentl
 
   the probability of attacking today is
 
-      h = hazard_max_per_day × σ(hazard_steepness × a) × σ(deterrence_steepness × (resolve − d))
+      h = hazard_max_per_day × σ(hazard_steepness × a)
+          × (deterrence_floor + (1 − deterrence_floor) × σ(deterrence_steepness × (resolve − d)))
 
-  with σ the logistic function. It is the probability of attacking that day, drawn as a
-  non-homogeneous Poisson process: each claim draws once per run, from the model's seeded rng,
-  a resistance E ~ Exp(1) and attacks on the first day its cumulative hazard Σ −ln(1 − h)
-  reaches E (the same distribution as a daily coin with probability h, and a counterfactual
-  that lowers the hazard on every day can only delay the attack: common random numbers couple
-  exactly). The threshold
+  with σ the logistic function. ``deterrence_floor`` is the residual risk no deterrence removes
+  (a resolved claimant may still gamble or miscalculate; 0 by default). It is the probability of
+  attacking that day, drawn as a non-homogeneous Poisson process: each claim draws once per run,
+  from the model's seeded rng, a resistance E ~ Exp(1) and attacks on the first day its
+  cumulative hazard Σ −ln(1 − h) reaches E (the same distribution as a daily coin with
+  probability h, and a counterfactual that lowers the hazard on every day can only delay the
+  attack: common random numbers couple exactly). The threshold
   rule is the limiting case hazard_max_per_day = 1, both steepnesses → ∞, no stress weight and
   no window bonus: h becomes 1 when r > threshold and d < resolve, else 0.
 - ``threshold`` — attack when r > threshold and d < resolve (superiority-ratio rule, as in
@@ -116,7 +118,8 @@ def attack_hazard(claim: Claim, s: Situation) -> float:
     strength = (
         0.0 if a == -math.inf else 1.0 if a == math.inf else _scaled(claim.hazard_steepness, a)
     )
-    free = _scaled(claim.deterrence_steepness, claim.resolve - s.deterrence)
+    floor = claim.deterrence_floor
+    free = floor + (1.0 - floor) * _scaled(claim.deterrence_steepness, claim.resolve - s.deterrence)
     return claim.hazard_max_per_day * strength * free
 
 

@@ -122,6 +122,37 @@ def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list
     return sorted(events, key=lambda ev: (ev.date, order[ev.action]))
 
 
+def capacity_schedule_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list[Any]:
+    """``set_parameter`` events for links' dated capacity steps between start and end.
+
+    A step dated before the start applies from the first day if it is the latest such step;
+    steps after the end are dropped. On a day a season opens, the step comes after the season's
+    own capacity (the caller puts these events after the seasonal ones)."""
+    events: list[Any] = []
+    for link in spec.links:
+        steps = [s for s in link.capacity_schedule if s.date <= end]
+        earlier = [s for s in steps if s.date <= start]
+        due = ([earlier[-1]] if earlier else []) + [s for s in steps if s.date > start]
+        for step in due:
+            how = (
+                f"{step.vehicles:g} vehicles × {step.payload_t:g} t × {step.trips_per_day:g} "
+                "trips a day"
+                if step.capacity_t_per_day is None
+                else "capacity schedule"
+            )
+            events.append(
+                schema.SetParameter(
+                    action="set_parameter",
+                    path=f"links.{link.name}.capacity_t_per_day",
+                    value=step.capacity(),
+                    date=max(step.date, start),
+                    reason=how,
+                    source=step.source,
+                )
+            )
+    return sorted(events, key=lambda ev: ev.date)
+
+
 def _by(event: Any) -> str:
     return f" by {event.actor}" if event.actor else ""
 

@@ -474,9 +474,12 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return out
 
 
-def fields_at(loc: Sequence[Any], root: type[BaseModel] = Scenario) -> list[str]:
+def fields_at(
+    loc: Sequence[Any], root: type[BaseModel] = Scenario, scalar: bool = False
+) -> list[str]:
     """Field names of the object at a pydantic location (``('links', 0)`` → a Link's), so that a
-    misspelled field is matched against its own object's fields only."""
+    misspelled field is matched against its own object's fields only; with ``scalar``, only the
+    fields that hold one value, not a list (to suggest for a misspelled field given a number)."""
     models: list[type[BaseModel]] = [root]
     for part in loc:
         if isinstance(part, int) or not models:
@@ -492,7 +495,14 @@ def fields_at(loc: Sequence[Any], root: type[BaseModel] = Scenario) -> list[str]
                 nxt += _models_in(info.annotation)
         if nxt or any(str(part) in m.model_fields for m in models):
             models = nxt
-    return sorted({name for m in models for name in m.model_fields})
+    return sorted(
+        {
+            name
+            for m in models
+            for name, info in m.model_fields.items()
+            if not (scalar and typing.get_origin(info.annotation) is list)
+        }
+    )
 
 
 def _action_of(model: type[BaseModel]) -> Any:
@@ -526,7 +536,8 @@ def describe(err: Mapping[str, Any]) -> str:
                 "'delete' removes an item of the base in a file that extends another; "
                 f"write 'delete: true' (got {show_value(value)})"
             )
-        fields = fields_at(loc[:-1])
+        scalar = not isinstance(value, (list, dict))
+        fields = (scalar and fields_at(loc[:-1], scalar=True)) or fields_at(loc[:-1])
         return f"unknown field {show_value(loc[-1])}" + (
             suggest(loc[-1], fields) or " — remove it or check the authoring guide"
         )
@@ -970,13 +981,16 @@ def set_field(sc: Scenario, path: str, value: Any) -> None:
                 node = node[part]
             elif isinstance(node, BaseModel):
                 if part not in type(node).model_fields:
+                    fields = list(type(node).model_fields)
+                    if last:  # a value goes here: suggest a field that holds one, not a list
+                        values = [f for f in fields if not isinstance(getattr(node, f), list)]
+                        fields = values or fields
                     raise _PathError(
                         [
                             Problem(
                                 None,
                                 path,
-                                f"unknown field {show_value(part)}"
-                                + suggest(part, type(node).model_fields),
+                                f"unknown field {show_value(part)}" + suggest(part, fields),
                             )
                         ]
                     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from enum import StrEnum
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -392,6 +393,12 @@ class Claim(Sourced):
     deterrence_steepness: Quantity = Field(
         20.0, description="Hazard rule: slope of the logistic on resolve − deterrence."
     )
+    deterrence_floor: Fraction = Field(
+        0.0,
+        description="Hazard rule: the share of the undeterred hazard that no deterrence "
+        "removes (a resolved claimant's residual risk: miscalculation, a fait accompli "
+        "gamble); the deterrence factor is floor + (1 − floor) × σ(…).",
+    )
     stress_weight: Quantity = Field(
         0.0,
         description="Hazard rule: weight of the target's humanitarian stress (0–1) in the "
@@ -617,6 +624,48 @@ class Season(Strict):
         return self
 
 
+class CapacityStep(Strict):
+    """From ``date`` on, a link's capacity is ``capacity_t_per_day``, or ``vehicles × payload_t ×
+    trips_per_day`` when it is set by the fleet assigned to it (lorries on an ice road, aircraft
+    on an air bridge): give one form or the other, not both."""
+
+    date: dt.date
+    capacity_t_per_day: Quantity | None = None
+    vehicles: Quantity | None = Field(None, description="Vehicles working the link.")
+    payload_t: Quantity | None = Field(None, description="Tonnes each vehicle carries a trip.")
+    trips_per_day: Quantity | None = Field(
+        None, description="Loaded trips each vehicle makes a day."
+    )
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CapacityStep:
+        fleet = {
+            "vehicles": self.vehicles,
+            "payload_t": self.payload_t,
+            "trips_per_day": self.trips_per_day,
+        }
+        given = [k for k, v in fleet.items() if v is not None]
+        if self.capacity_t_per_day is not None and given:
+            raise ValueError(
+                f"give capacity_t_per_day or vehicles × payload_t × trips_per_day, not both "
+                f"(also given: {', '.join(given)})"
+            )
+        if self.capacity_t_per_day is None and len(given) != 3:
+            missing = [k for k in fleet if k not in given]
+            raise ValueError(
+                "a capacity step needs capacity_t_per_day, or all of vehicles, payload_t and "
+                f"trips_per_day (missing: {', '.join(missing)})"
+            )
+        return self
+
+    def capacity(self) -> float:
+        """Tonnes a day from this step on."""
+        if self.capacity_t_per_day is not None:
+            return self.capacity_t_per_day
+        return self.vehicles * self.payload_t * self.trips_per_day  # type: ignore[operator]
+
+
 class Link(Sourced):
     """A supply link between two states: a road corridor, air bridge, pipeline or sea lane."""
 
@@ -655,6 +704,22 @@ class Link(Sourced):
         description="When given, the link is usable only in these yearly windows (it opens and "
         "closes by dated events the event log shows).",
     )
+    capacity_schedule: list[CapacityStep] = Field(
+        default_factory=list,
+        description="Dated changes of capacity (a fleet growing, a route improved): from each "
+        "step's date on, its capacity replaces capacity_t_per_day (logged as dated events).",
+    )
+
+    @model_validator(mode="after")
+    def _schedule_in_order(self) -> Link:
+        dates = [step.date for step in self.capacity_schedule]
+        for before, after in itertools.pairwise(dates):
+            if after <= before:
+                raise ValueError(
+                    f"capacity_schedule must be in date order with one step a day: {after} "
+                    f"follows {before}"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -745,8 +810,28 @@ class Parameters(Sourced):
         description="Misperception: sd of the lognormal factor (drawn once per run) on the "
         "force ratio and deterrence a claimant perceives.",
     )
-    combat_law: Literal["square", "linear"] = Field(
-        "square", description="Lanchester law for attrition."
+    combat_law: Literal["square", "linear", "helmbold"] = Field(
+        "square",
+        description="Lanchester law for attrition: square (aimed fire), linear (area fire) or "
+        "helmbold (Helmbold's 1964 modification, between them; see weiss_exponent).",
+    )
+    weiss_exponent: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Helmbold law only: W in ΔA = −κ·d·D^W·A^(1−W). W = 1 is the square law "
+        "(losses in the ratio of effective forces), W = 0 the logarithmic law (each side loses "
+        "in proportion to its own size); at ½ the loss exchange ratio is the ratio of "
+        "effectiveness per soldier, whatever the numbers.",
+    )
+    defender_fire_readiness_weight: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="How much of the defender's fire depends on its readiness: its fire "
+        "effectiveness is quality × terrain × (1 − w + w × readiness). Below 1, part of the fire "
+        "comes from prepared positions, mines and stocked ammunition that supply shortages do "
+        "not take away on the first days.",
     )
     attrition_per_day: float = Field(
         0.01,
@@ -1037,6 +1122,26 @@ class Window(Strict):
 TargetRole = Literal["fit", "check", "construction"]
 
 
+class RelativeTo(Strict):
+    """Read a series relative to a dated outcome instead of the calendar: the record's dates
+    are shifted by how far the run's ``metric`` (a summary ``*_date`` key) falls from the
+    record's ``date``. A pace after an event the model decides (days after the capitulation)
+    then tests the pace, not the event's date."""
+
+    metric: str = Field(description="A summary date key, e.g. capitulation_date.")
+    date: dt.date = Field(description="The record's date of that outcome.")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _a_date_key(self) -> RelativeTo:
+        if not self.metric.endswith("_date") or ":" in self.metric:
+            raise ValueError(
+                f"relative_to reads a summary date key ending in _date (e.g. capitulation_date), "
+                f"not '{self.metric}'"
+            )
+        return self
+
+
 class Target(Sourced):
     """A historical checkpoint the model can be compared with.
 
@@ -1083,6 +1188,11 @@ class Target(Sourced):
     )
     reaches: float | None = Field(
         None, description="A first-occurrence date: the first day the series reaches this value."
+    )
+    relative_to: RelativeTo | None = Field(
+        None,
+        description="Series metrics: read the dates relative to a dated outcome of the run "
+        "(its summary date key) instead of the calendar; a run without the outcome misses.",
     )
     note: str = Field("", description="Why the target has its role; caveats.")
     source: str = ""
