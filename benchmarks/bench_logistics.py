@@ -32,6 +32,10 @@ BEFORE = "bb85cc9"
 """The last commit before issue 12 (single cheapest route per flow)."""
 SCENARIO = "lachin-2023"
 SWEEP_RUNS = 1_000
+SWEEP_CHUNKS = 10
+"""The sweep runs in this many child processes per side, alternating, so that a change in the
+shared machine's load falls on both sides alike."""
+STEP_REPEATS = 9
 SIZES = (10, 100, 1000)
 
 
@@ -49,7 +53,7 @@ def measure(what: str, smoke: bool) -> dict[str, Any]:
             model.step()
         out["us_per_step"] = (time.process_time() - t0) / model.steps * 1e6
     elif what.startswith("sweep"):
-        runs = 3 if smoke else SWEEP_RUNS // 2  # each side runs twice, alternating: 1,000 in all
+        runs = 3 if smoke else SWEEP_RUNS // SWEEP_CHUNKS  # alternating chunks: 1,000 in all
         first = int(what.split(":")[1])
         scenario = load_scenario(SCENARIO)
         t0 = time.process_time()
@@ -103,14 +107,14 @@ def run(smoke: bool = False) -> dict[str, Any]:
             tar.extractall(tmp, filter="data")
         sides = {"now": None, "before": tmp}
         step: dict[str, list[float]] = {"now": [], "before": []}
-        for _ in range(1 if smoke else 5):
+        for _ in range(1 if smoke else STEP_REPEATS):
             for side, path in sides.items():
                 step[side].append(_child("step", smoke, path)["us_per_step"])
         sweep: dict[str, float] = {"now": 0.0, "before": 0.0}
         runs = 0
-        for half in range(1 if smoke else 2):
+        for chunk in range(1 if smoke else SWEEP_CHUNKS):
             for side, path in sides.items():
-                got = _child(f"sweep:{half * 10_000}", smoke, path)
+                got = _child(f"sweep:{chunk * 10_000}", smoke, path)
                 sweep[side] += got["seconds"]
             runs += got["runs"]
         scaling: dict[str, dict[int, float]] = {"now": {}, "before": {}}

@@ -108,6 +108,10 @@ class StateAgent(mesa.Agent):
     def fallen(self) -> bool:
         return self.controlled_by is not None
 
+    def start_day(self) -> None:
+        """Nothing received yet today."""
+        self.received_t = {}
+
     def receive(self, commodity: str, amount: float) -> None:
         """Goods (t) or people arriving; goods join the stock if the state keeps that good."""
         self.received_t[commodity] = self.received_t.get(commodity, 0.0) + amount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from corridors.model.logistics import Logistics
 from corridors.model.procurement import Procurement
 from corridors.model.series import SeriesCollector
 from corridors.scenarios import Scenario, load_scenario
+from corridors.scenarios.loader import RUNTIME_SECTIONS
 
 DEFAULT_SCENARIO = "lachin-2023"
 ROUTING_PATHS = frozenset({"parameters.hostile_transit_threshold"})
@@ -66,8 +68,16 @@ class ConflictModel(mesa.Model):
         spec = load_scenario(scenario, variants=variants, overrides={**(overrides or {}), **params})
         # Events change the model's scenario, never the caller's: copy a scenario that was
         # passed in as it is; one built by load_scenario (from a file, or with variants or
-        # overrides applied) is already the model's own.
-        self.spec: Scenario = spec.model_copy(deep=True) if spec is scenario else spec
+        # overrides applied) is already the model's own. Events change only RUNTIME_SECTIONS
+        # (set_field refuses the rest), so the meta, calendar, events and targets are shared
+        # (a sweep builds a model per run: the meta with its lesson is most of a deep copy).
+        self.spec: Scenario = (
+            spec.model_copy(
+                update={name: copy.deepcopy(getattr(spec, name)) for name in RUNTIME_SECTIONS}
+            )
+            if spec is scenario
+            else spec
+        )
         self.spec._provenance = spec._provenance
         self.start_date: dt.date = self.spec.calendar.start
         self.n_days: int = days if days is not None else self.spec.calendar.n_days
@@ -189,8 +199,7 @@ class ConflictModel(mesa.Model):
         data collection."""
         self.day_index = self.steps - 1
         self.today = self.start_date + dt.timedelta(days=self.day_index)
-        for state in self.states:
-            state.received_t = {}
+        self.states.do("start_day")
         for event in self.schedule_of_events.due(self.day_index):
             if self._overtaken(event) or self._deterred(event):
                 continue

@@ -319,6 +319,8 @@ class Decisions:
                 h = attack_hazard(claim, s)
                 self.hazard[(attacker.name, target.name)] = h
                 cs.cumulative += cumulative_hazard(h)
+                if cs.cumulative < s.draw:
+                    continue  # no attack today (the rule's reasons are written for the log)
             decision = RULES[claim.rule](claim, s)
             if decision.attack:
                 model.log_event(

@@ -227,7 +227,7 @@ class Diplomacy:
         """Start every response of ``watcher`` toward ``toward`` whose level is reached."""
         model = self.model
         tension = self.tension.get((watcher, toward), 0.0)
-        for j, r in enumerate(model.spec.state(watcher).responses):
+        for j, r in enumerate(model.states_by_name[watcher].spec.responses):
             if r.toward != toward or (watcher, j) in self.responding or tension < r.level:
                 continue
             self.responding.add((watcher, j))
@@ -396,8 +396,10 @@ class Diplomacy:
                 escorting = True
             if escorting:
                 self._recover(g, 1.0)
-        for link in model.links:
-            link.set_escort(wanted.get(link.name, 0.0))
+        for name, link in model.links_by_name.items():  # a dict: quicker than the AgentSet
+            fraction = wanted.get(name, 0.0)
+            if fraction != link.escort:
+                link.set_escort(fraction)
 
     def _recover(self, g: GuaranteeState, days: float) -> None:
         rate = self.model.spec.parameters.credibility_recovery_per_day * days

@@ -155,22 +155,52 @@ def _share_lists(
     that is guaranteed; the array version then runs."""
     if not (_plain(d) and _plain(w) and _plain(cap)):
         return None
+    return _fill(_Filling(d, w, pairs), cap)
+
+
+class _Filling:
+    """What the progressive filling needs that depends on demands and weights only (not on
+    the day's capacities): kept with a plan, so that each day only :func:`_fill` runs."""
+
+    def __init__(self, d: list[float], w: list[float], pairs: list[tuple[int, int]]) -> None:
+        self.d, self.w = d, w
+        self.plain = _plain(d) and _plain(w)
+        on_route = {f for f, _ in pairs}
+        self.active = {f for f in on_route if d[f] > 0 and w[f] > 0}
+        self.pairs = [p for p in pairs if p[0] in self.active]
+        self.enough = {f: d[f] * (1 - 1e-12) for f in self.active}
+        link_weight: dict[int, float] = {}
+        for f, li in self.pairs:  # in pair order, as np.bincount adds
+            link_weight[li] = link_weight.get(li, 0.0) + w[f]
+        self.link_weight = link_weight
+        """The first round's weight on each link."""
+        self.first_step = min([d[f] / w[f] for f in self.active]) if self.active else 0.0
+        """The first round's step as the flows alone limit it (``(d − 0) / w``)."""
+
+
+def _fill(plan: _Filling, cap: list[float]) -> list[float]:
+    """The progressive filling of :func:`_share_lists` on today's capacities."""
+    d, w, enough = plan.d, plan.w, plan.enough
     n_flows, n_links = len(d), len(cap)
-    on_route = {f for f, _ in pairs}
-    active = {f for f in on_route if d[f] > 0 and w[f] > 0}
-    pairs = [p for p in pairs if p[0] in active]
+    active = set(plan.active)
+    pairs = plan.pairs
     alloc = [0.0] * n_flows
-    enough = {f: d[f] * (1 - 1e-12) for f in active}
     remaining = list(cap)
+    link_weight = plan.link_weight
+    first = True
     # Only flows still growing and the links they use are visited: a link no active flow
     # uses keeps its remaining capacity (the array version subtracts 0 from it).
     for _ in range(n_flows + n_links + 1):
         if not active:
             break
-        link_weight: dict[int, float] = {}
-        for f, li in pairs:  # in pair order, as np.bincount adds
-            link_weight[li] = link_weight.get(li, 0.0) + w[f]
-        step = min([(d[f] - alloc[f]) / w[f] for f in active])
+        if first:
+            step = plan.first_step
+            first = False
+        else:
+            link_weight = {}
+            for f, li in pairs:  # in pair order, as np.bincount adds
+                link_weight[li] = link_weight.get(li, 0.0) + w[f]
+            step = min([(d[f] - alloc[f]) / w[f] for f in active])
         step = min(step, *[remaining[li] / lw for li, lw in link_weight.items()])
         step = max(0.0, step)
         for f in active:
@@ -311,8 +341,9 @@ class Logistics:
         self._route_ids: dict[str, int] = {}
         self._labels_by_route: dict[Route, str] = {}
         self._route_names: list[str] = []
-        self.pending: dict[int, np.ndarray] = {}
-        """Goods in transit by arrival day index (t per flow)."""
+        self.pending: dict[int, list[float]] = {}
+        """Goods in transit by arrival day index (t per flow; plain floats: a dozen additions a
+        day cost less on a list than on an array, with the same result)."""
         self.routes: list[Route | None] = [None] * n
         self.no_route_reason: list[str] = [""] * n
         self._route_version = -1
@@ -347,8 +378,7 @@ class Logistics:
             (self.first_day <= 0) & (self.last_day >= 0) & self._routed, self.quantity, 0.0
         ).tolist()
         self._plan(demand, log=False)
-        capacity = self.edge_capacity().tolist()
-        shipped = self._share_paths(capacity)
+        shipped = self._share_paths(self._nominal)
         self._plan_key, self.capacity_limited = None, {}  # the first day plans and logs
         for path, amount in zip(self.paths, shipped, strict=True):
             arriving = amount * path.route.survival
@@ -357,7 +387,7 @@ class Logistics:
             fidx = path.flow
             for days_before in range(1, path.route.transit_days + 1):
                 due = path.route.transit_days - days_before
-                bucket = self.pending.setdefault(due, np.zeros(len(self.flow_specs)))
+                bucket = self.pending.setdefault(due, [0.0] * len(self.flow_specs))
                 bucket[fidx] += arriving
                 self.shipped_t[fidx] += arriving
 
@@ -419,8 +449,8 @@ class Logistics:
             "delivered_today_t",
         ):
             setattr(self, name, np.append(getattr(self, name), 0.0))
-        for due, bucket in self.pending.items():
-            self.pending[due] = np.append(bucket, 0.0)
+        for bucket in self.pending.values():
+            bucket.append(0.0)
         self.routes.append(None)
         self._unmet.append(0.0)
         self.no_route_reason.append("")
@@ -559,6 +589,9 @@ class Logistics:
         self._route_version = self.model.network_version
         self._refreshes += 1
         self._load_hubs()  # also picks up a link's changed transit days (its cost)
+        self._nominal: list[float] = self.edge_capacity().tolist()
+        """Nominal edge capacities: every change of a link's status, throttle, escort or
+        capacity, and of a hub, changes the network version, and so refreshes this."""
         previous, self._networks = self._networks, {}
         for commodity in {flow.commodity for flow in self.flow_specs}:
             self._network(commodity)
@@ -629,7 +662,7 @@ class Logistics:
         ):
             return
         routes = self.routes
-        capacity = self.edge_capacity().tolist()
+        capacity = list(self._nominal)
         load = [0.0] * len(capacity)
         for fi, route in enumerate(routes):
             amount = demand[fi]
@@ -697,6 +730,7 @@ class Logistics:
                 self.paths[k] = PlannedPath(fi, self.paths[k].route, demand[fi])
                 self._path_amount[k] = demand[fi]
                 self._path_weight[k] = self._priorities[fi] * demand[fi]
+            self._filling = None
             return True
         paths = [p for p in self.paths if demand[p.flow] > 0 and p.flow not in changed]
         paths += [
@@ -826,9 +860,16 @@ class Logistics:
             (k, e) for k, p in enumerate(paths) for e in p.route.edges
         ]
         self._path_transit: list[int] = [p.route.transit_days for p in paths]
+        groups: dict[int, list[int]] = {}
+        for k, days in enumerate(self._path_transit):
+            groups.setdefault(days, []).append(k)
+        self._transit_groups = sorted(groups.items())
+        """Paths by transit days, quickest first, each group in path order."""
         self._path_loss: list[float] = [1.0 - p.route.survival for p in paths]
         self._path_labels: dict[int, str] = {}
         """Route labels, computed when first needed."""
+        self._filling: _Filling | None = None
+        """The day's sharing prepared for these amounts (when first needed)."""
 
     def _path_label(self, k: int) -> str:
         label = self._path_labels.get(k)
@@ -853,6 +894,15 @@ class Logistics:
         pairs = self._path_pairs
         if not pairs:
             return [0.0] * len(self.paths)
+        filling = self._filling
+        if filling is None:
+            filling = self._filling = (
+                _Filling(self._path_amount, self._path_weight, pairs)
+                if len(pairs) <= SMALL_SHARING
+                else None
+            )
+        if filling is not None and filling.plain and _plain(capacity):
+            return _fill(filling, capacity)
         return _share_or_arrays(self._path_amount, self._path_weight, capacity, pairs)
 
     def _active(self, fi: int) -> bool:
@@ -933,20 +983,17 @@ class Logistics:
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
+        if self.unit == "people" and not self.flow_specs:
+            # Nobody is on the move (no displacement yet): nothing to do. Links start with
+            # nobody on them, flows once added are never removed, and routes are refreshed
+            # when a flow is added. (Goods without flows still draw the day's capacities.)
+            return
         model = self.model
         day = model.day_index
         self.refresh_routes()
         links = self.links
         n_links = len(links)
         goods = self.unit == "t"
-        if not goods and not self.flow_specs:
-            # Nobody is on the move (no displacement yet): what the general path below gives
-            # for no flows, without its array work.
-            for lk in links:
-                lk.people_today = 0.0
-            self.shipped_today_t = np.zeros(0)
-            self.delivered_today_t = np.zeros(0)
-            return
 
         if day in self._start_days:
             for fidx in np.flatnonzero((self.first_day == day) & ~self._routed):
@@ -976,15 +1023,13 @@ class Logistics:
         demand = self._limit_by_origin_stock(demand)
         self._plan(demand)
 
-        capacity = self.edge_capacity()
+        cap = self._nominal
         cv = model.spec.parameters.capacity_noise_cv
         if goods and cv > 0 and n_links:
             sigma = math.sqrt(math.log1p(cv * cv))
-            capacity[:n_links] *= np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links))
-        cap = capacity.tolist()
-        if goods:
-            for lk, value in zip(links, cap, strict=False):
-                lk.capacity_today_t = value
+            noise = np.exp(model.rng.normal(-0.5 * sigma * sigma, sigma, n_links)).tolist()
+            # the products numpy's ``capacity[:n_links] *= noise`` gives, on plain floats
+            cap = [c * f for c, f in zip(cap, noise, strict=False)] + cap[n_links:]
 
         path_shipped = self._share_paths(cap)
         path_flow = self._path_flow
@@ -1013,7 +1058,8 @@ class Logistics:
                 )
             )
         if goods:
-            for lk, amount in zip(links, carried, strict=False):
+            for lk, value, amount in zip(links, cap, carried, strict=False):
+                lk.capacity_today_t = value
                 lk.carried_today_t = amount
                 lk.carried_total_t += amount
         else:
@@ -1025,29 +1071,68 @@ class Logistics:
         self.shipped_t += shipped
         self.lost_t += np.array(lost_t, dtype=float)
         unmet = self._unmet
+        origins, commodities = self._origins, self._commodities
         for fidx, (want, got) in enumerate(zip(wanted, shipped_t, strict=True)):
             if want != got:
                 unmet[fidx] += want - got
-        origins, commodities = self._origins, self._commodities
-        for fidx, amount in enumerate(shipped_t):
-            if amount:
-                origins[fidx].draw(commodities[fidx], amount)
-        # Into transit, by arrival day: what each flow shipped less what it lost, split over
-        # its paths (the flow's last path takes the remainder, so shipped = in transit + lost
-        # holds to the bit for a flow on one path and to rounding on several).
+            if got:
+                origins[fidx].draw(commodities[fidx], got)
+        if self._split:
+            self._into_transit_split(day, path_shipped, shipped_t, lost_t)
+        else:
+            self._into_transit(day, path_shipped, shipped_t, lost_t)
+        self._deliver(day)
+
+    def _into_transit(
+        self, day: int, path_shipped: list[float], shipped_t: list[float], lost_t: list[float]
+    ) -> None:
+        """Into transit, by arrival day, when every flow has one path: what each flow shipped
+        less what it lost. Buckets are created in order of transit time (the order
+        ``in_transit_t`` adds them up), and filled in path order."""
+        path_flow = self._path_flow
+        tracked = self._tracked_set
+        pending = self.pending
+        for days, ks in self._transit_groups:
+            due = day + days
+            bucket = None
+            for k in ks:
+                if path_shipped[k] <= 0:
+                    continue
+                fidx = path_flow[k]
+                part = shipped_t[fidx] - lost_t[fidx]
+                if part <= 0:
+                    continue
+                if bucket is None:
+                    bucket = pending.get(due)
+                    if bucket is None:
+                        bucket = pending[due] = [0.0] * len(self.flow_specs)
+                bucket[fidx] += part
+                if fidx in tracked:
+                    key = (fidx, self._path_label(k))
+                    by_route = self._pending_routes.setdefault(due, {})
+                    by_route[key] = by_route.get(key, 0.0) + part
+
+    def _into_transit_split(
+        self, day: int, path_shipped: list[float], shipped_t: list[float], lost_t: list[float]
+    ) -> None:
+        """Into transit when some flow uses several paths: what each flow shipped less what it
+        lost, split over its paths (the flow's last path takes the remainder, so shipped = in
+        transit + lost holds to the bit for a flow on one path and to rounding on several)."""
+        goods = self.unit == "t"
+        path_flow, loss = self._path_flow, self._path_loss
+        n_flows = len(self.flow_specs)
         left = [s - lost for s, lost in zip(shipped_t, lost_t, strict=True)]
         last_path: dict[int, int] = {}
-        if self._split:
-            for k, amount in enumerate(path_shipped):
-                if amount > 0:
-                    last_path[path_flow[k]] = k
+        for k, amount in enumerate(path_shipped):
+            if amount > 0:
+                last_path[path_flow[k]] = k
         transit = self._path_transit
         by_transit: dict[int, list[tuple[int, float]]] = {}
         for k, amount in enumerate(path_shipped):
             if amount <= 0:
                 continue
             fidx = path_flow[k]
-            if not self._split or last_path[fidx] == k:
+            if last_path[fidx] == k:
                 part = left[fidx]
             else:
                 part = amount - amount * loss[k] if goods else amount
@@ -1057,7 +1142,7 @@ class Logistics:
         for days in sorted(by_transit):
             bucket = self.pending.get(day + days)
             if bucket is None:
-                bucket = self.pending[day + days] = np.zeros(n_flows)
+                bucket = self.pending[day + days] = [0.0] * n_flows
             for k, part in by_transit[days]:
                 bucket[path_flow[k]] += part
         if self._tracked:
@@ -1069,20 +1154,28 @@ class Logistics:
                         key = (fidx, self._path_label(k))
                         by_route = self._pending_routes.setdefault(day + days, {})
                         by_route[key] = by_route.get(key, 0.0) + part
-        self._deliver(day)
 
     def _limit_by_origin_stock(self, demand: list[float]) -> list[float]:
         """Flows drawing on an origin's stock cannot ship more than the stock holds."""
-        groups: dict[tuple[str, str], list[int]] = {}
+        groups: dict[tuple[str, str], tuple[float, list[int]]] = {}
         origins, commodities = self._origins, self._commodities
         for fidx, wanted in enumerate(demand):
             if wanted:
                 origin, commodity = origins[fidx], commodities[fidx]
-                if origin.available(commodity) is not None:
-                    groups.setdefault((origin.name, commodity), []).append(fidx)
-        for (origin_name, commodity), idx in groups.items():
-            available = self.model.states_by_name[origin_name].available(commodity) or 0.0
-            wanted = np.array([demand[i] for i in idx], dtype=float).sum()  # numpy's sum
+                key = (origin.name, commodity)
+                group = groups.get(key)
+                if group is not None:
+                    group[1].append(fidx)
+                    continue
+                stock = origin.available(commodity)
+                if stock is not None:
+                    groups[key] = (stock, [fidx])
+        for stock, idx in groups.values():
+            available = stock or 0.0
+            if len(idx) <= 2:  # what numpy's sum gives for one or two (non-negative) numbers
+                wanted = demand[idx[0]] if len(idx) == 1 else demand[idx[0]] + demand[idx[1]]
+            else:
+                wanted = float(np.array([demand[i] for i in idx], dtype=float).sum())
             if wanted > available:
                 share = available / wanted
                 for i in idx:
@@ -1090,16 +1183,19 @@ class Logistics:
         return demand
 
     def _deliver(self, day: int) -> None:
-        for key, amount in self._pending_routes.pop(day, {}).items():
-            self.delivered_by_route[key] = self.delivered_by_route.get(key, 0.0) + amount
+        by_route = self._pending_routes.pop(day, None)
+        if by_route:
+            for key, amount in by_route.items():
+                self.delivered_by_route[key] = self.delivered_by_route.get(key, 0.0) + amount
         due = self.pending.pop(day, None)
         if due is None:
             self.delivered_today_t = np.zeros(len(self.flow_specs))
             return
-        self.delivered_today_t = due
-        self.delivered_t += due
+        arrived = np.array(due, dtype=float)
+        self.delivered_today_t = arrived
+        self.delivered_t += arrived
         destinations, commodities = self._destinations, self._commodities
-        for fidx, amount in enumerate(due.tolist()):
+        for fidx, amount in enumerate(due):
             if amount:
                 destinations[fidx].receive(commodities[fidx], amount)
 

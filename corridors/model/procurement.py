@@ -50,6 +50,8 @@ class Procurement:
         self.backlog_t: dict[tuple[str, str], float] = {}
         self.contracted_t: dict[tuple[str, str], float] = {}
         self.flow_index: dict[tuple[str, str], int] = {}
+        self._keys_of: dict[str, list[tuple[str, str]]] = {}
+        """Each supplier's (supplier, buyer) flows, in the order of ``flow_index``."""
         self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ embargoes
@@ -68,27 +70,28 @@ class Procurement:
         if model.day_index % model.spec.parameters.procurement_interval_days == 0:
             for buyer in self.buyers:
                 self._buy(buyer)
+        backlog, set_quantity = self.backlog_t, model.logistics.set_quantity
         for supplier in self.suppliers:
+            flows = self._keys_of.get(supplier.name)
+            if not flows:
+                continue
             spec = supplier.spec.arms_supplier
             assert spec is not None
-            keys = [
-                k
-                for k, v in self.backlog_t.items()
-                if k[0] == supplier.name and v > 0 and k not in self.embargoes
-            ]
-            total = sum(self.backlog_t[k] for k in keys)
-            for key in [k for k in self.flow_index if k[0] == supplier.name]:
+            # backlogs and flows are listed in the same order (both start in _flow)
+            keys = [k for k in flows if backlog[k] > 0 and k not in self.embargoes]
+            total = sum(backlog[k] for k in keys)
+            for key in flows:
                 quantity = 0.0
                 if key in keys and total > 0:
-                    share = self.backlog_t[key] / total
-                    quantity = min(self.backlog_t[key], spec.max_delivery_t_per_day * share)
-                model.logistics.set_quantity(self.flow_index[key], quantity)
+                    share = backlog[key] / total
+                    quantity = min(backlog[key], spec.max_delivery_t_per_day * share)
+                set_quantity(self.flow_index[key], quantity)
 
     def after_shipping(self) -> None:
         """Shipped arms leave the backlog."""
-        shipped = self.model.logistics.shipped_today_t
+        shipped = self.model.logistics.shipped_today_t.tolist()
         for key, fi in self.flow_index.items():
-            self.backlog_t[key] = max(0.0, self.backlog_t[key] - float(shipped[fi]))
+            self.backlog_t[key] = max(0.0, self.backlog_t[key] - shipped[fi])
 
     def _flow(self, supplier: str, buyer: str) -> int:
         key = (supplier, buyer)
@@ -103,6 +106,7 @@ class Procurement:
                 )
             )
             self.backlog_t.setdefault(key, 0.0)
+            self._keys_of.setdefault(supplier, []).append(key)
         return self.flow_index[key]
 
     def can_deliver(self, supplier: str, buyer: str) -> bool:

@@ -136,19 +136,25 @@ class FlowView:
         self.permits = permits
         self.ends = (origin, destination)
         self._answers: dict[tuple[str, str | None], bool] = {}
+        self._node_answers: dict[tuple[str, str | None], bool] = {}
+        """:meth:`node_ok` by node (a hub's answer is its state's)."""
         self._links: dict[int, bool] = {}
         self._succ: dict[str, dict[str, tuple[float, int]]] = {}
         self._pred: dict[str, dict[str, tuple[float, int]]] = {}
         self._all: dict[str, list[Arc]] = {}
 
     def node_ok(self, node: str, mode: str | None) -> bool:
-        state = state_of(node)
-        if state in self.ends:
-            return True
-        key = (state, mode)
-        ok = self._answers.get(key)
+        ok = self._node_answers.get((node, mode))
         if ok is None:
-            ok = self._answers[key] = self.permits(state, mode)
+            state = state_of(node)
+            if state in self.ends:
+                ok = True
+            else:
+                key = (state, mode)
+                ok = self._answers.get(key)
+                if ok is None:
+                    ok = self._answers[key] = self.permits(state, mode)
+            self._node_answers[(node, mode)] = ok
         return ok
 
     def link_ok(self, i: int) -> bool:
@@ -169,11 +175,21 @@ class FlowView:
 
     def _arcs(self, arcs: list[Arc], here: str) -> dict[str, tuple[float, int]]:
         """Usable arcs by other end, in first-usable order; the cheapest link of parallel ones
-        (the first of equals), as ``graph.add_edge`` kept it."""
+        (the first of equals), as ``graph.add_edge`` kept it. (:meth:`arc_ok` for each arc,
+        asking the same questions in the same order, with ``here``'s answer kept per mode.)"""
         out: dict[str, tuple[float, int]] = {}
+        modes, gated = self.network.modes, self.network.gatekeepers
+        here_ok: dict[str | None, bool] = {}
         for other, weight, i in arcs:
-            if not self.arc_ok(here, other, i):
-                continue
+            mode = modes[i]
+            if mode is not None:  # not a hub edge
+                if i in gated and not self.link_ok(i):
+                    continue
+                ok = here_ok.get(mode)
+                if ok is None:
+                    ok = here_ok[mode] = self.node_ok(here, mode)
+                if not ok or not self.node_ok(other, mode):
+                    continue
             current = out.get(other)
             if current is None or weight < current[0]:
                 out[other] = (weight, i)
