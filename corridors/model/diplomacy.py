@@ -195,11 +195,16 @@ class Diplomacy:
         )
 
     def deterrence(self, attacker: str, target: str) -> float:
-        total = sum(g.strength for g in self.guarantees_of(target) if g.guarantor != attacker)
+        total = sum(
+            g.strength for g in self.guarantees if g.protects == target and g.guarantor != attacker
+        )
+        threat_added = self.threat_added
         for state in self.model.spec.states:
-            if state.name not in (attacker, target):
+            name = state.name
+            if name not in (attacker, target):
                 total += state.threatens.get(attacker, 0.0)
-                total += self.threat_added.get((state.name, attacker), 0.0)
+                if threat_added:  # adding 0.0 to a float changes no bit: skip the look-up
+                    total += threat_added.get((name, attacker), 0.0)
         return min(1.0, total)
 
     def add_tension(self, watcher: str, toward: str, amount: float, why: str) -> None:
@@ -289,8 +294,9 @@ class Diplomacy:
         model = self.model
         params = model.spec.parameters
         keep = 1.0 - params.tension_decay_per_day
-        for key in list(self.tension):
-            self.tension[key] *= keep
+        tension = self.tension
+        for key, value in tension.items():  # values only: the dict keeps its size
+            tension[key] = value * keep
         for g in self.guarantees:
             self._guarantee_day(g)
         procurement = model.procurement
@@ -299,12 +305,12 @@ class Diplomacy:
             kt = delivered[fi] / 1000.0
             if kt <= 0:
                 continue
+            amount = params.tension_per_kt_rival_arms * kt
+            why = f"arms from {supplier} reach {buyer}"
             for state in model.spec.states:
                 if state.name in (supplier, buyer):
                     continue
                 if state.relations.get(supplier, 0.0) <= RIVAL_RELATION:
-                    amount = params.tension_per_kt_rival_arms * kt
-                    why = f"arms from {supplier} reach {buyer}"
                     self.add_tension(state.name, supplier, amount, why)
                     self.add_tension(state.name, buyer, amount, why)
 
