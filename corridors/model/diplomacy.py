@@ -118,6 +118,8 @@ class Diplomacy:
         self.peak_tension: dict[tuple[str, str], float] = {}
         self.responding: set[tuple[str, int]] = set()
         """Responses under way: (state, index in its responses)."""
+        self._escorts_set = False
+        """Whether yesterday's escorts left any link escorted (else every escort is 0)."""
         self.threat_added: dict[tuple[str, str], float] = {}
         """Threats added by responses: (from, toward) → amount."""
         states = model.spec.states
@@ -215,15 +217,16 @@ class Diplomacy:
         after = min(1.0, before + amount)
         self.tension[key] = after
         self.peak_tension[key] = max(self.peak_tension.get(key, 0.0), after)
-        for level in (0.25, 0.5, 0.75):
-            if before < level <= after:
-                self.model.log_event(
-                    "tension",
-                    watcher,
-                    f"{watcher}'s tension toward {toward} passed {level:.2f} ({why})",
-                    toward=toward,
-                    tension=after,
-                )
+        if after > before:  # a level is passed only on the way up
+            for level in (0.25, 0.5, 0.75):
+                if before < level <= after:
+                    self.model.log_event(
+                        "tension",
+                        watcher,
+                        f"{watcher}'s tension toward {toward} passed {level:.2f} ({why})",
+                        toward=toward,
+                        tension=after,
+                    )
         self._respond(watcher, toward, why)
 
     # ------------------------------------------------------------------ third parties
@@ -231,8 +234,11 @@ class Diplomacy:
     def _respond(self, watcher: str, toward: str, why: str) -> None:
         """Start every response of ``watcher`` toward ``toward`` whose level is reached."""
         model = self.model
+        responses = model.states_by_name[watcher].spec.responses
+        if not responses:
+            return
         tension = self.tension.get((watcher, toward), 0.0)
-        for j, r in enumerate(model.states_by_name[watcher].spec.responses):
+        for j, r in enumerate(responses):
             if r.toward != toward or (watcher, j) in self.responding or tension < r.level:
                 continue
             self.responding.add((watcher, j))
@@ -393,6 +399,8 @@ class Diplomacy:
         day = model.day_index
         wanted: dict[str, float] = {}
         for g in self.guarantees:
+            if not g.escort_until:
+                continue
             escorting = False
             for name, (last, fraction) in list(g.escort_until.items()):
                 if day > last or not g.present:
@@ -402,10 +410,13 @@ class Diplomacy:
                 escorting = True
             if escorting:
                 self._recover(g, 1.0)
+        if not wanted and not self._escorts_set:
+            return  # no escort yesterday or today: every link's escort is already 0
         for name, link in model.links_by_name.items():  # a dict: quicker than the AgentSet
             fraction = wanted.get(name, 0.0)
             if fraction != link.escort:
                 link.set_escort(fraction)
+        self._escorts_set = bool(wanted)
 
     def _recover(self, g: GuaranteeState, days: float) -> None:
         rate = self.model.spec.parameters.credibility_recovery_per_day * days
