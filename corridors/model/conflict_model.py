@@ -291,6 +291,8 @@ class ConflictModel(mesa.Model):
         """An event changed a field of the scenario: bring agents and caches in line."""
         parts = path.split(".")
         section = parts[0]
+        if section == "states":
+            self.diplomacy.states_changed()
         if section == "links" and len(parts) >= 3:
             key = parts[1]
             link = self.links_by_name.get(key) or self.link(self.spec.links[int(key)].name)

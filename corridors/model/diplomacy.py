@@ -120,6 +120,9 @@ class Diplomacy:
         """Responses under way: (state, index in its responses)."""
         self._escorts_set = False
         """Whether yesterday's escorts left any link escorted (else every escort is 0)."""
+        self._rivals: dict[str, list[str]] = {}
+        """Per arms supplier, the states that see it as a rival, in scenario order (cleared
+        by :meth:`states_changed`)."""
         self.threat_added: dict[tuple[str, str], float] = {}
         """Threats added by responses: (from, toward) → amount."""
         states = model.spec.states
@@ -186,6 +189,21 @@ class Diplomacy:
         factor = self.model.spec.parameters.engaged_commitment_factor
         for g in self.guarantees:
             g.engaged_factor = factor
+
+    def states_changed(self) -> None:
+        """An event changed a state's fields (relations among them): forget the rivals."""
+        self._rivals.clear()
+
+    def _rivals_of(self, supplier: str) -> list[str]:
+        """States other than ``supplier`` whose relation to it is at most rival level."""
+        rivals = self._rivals.get(supplier)
+        if rivals is None:
+            rivals = self._rivals[supplier] = [
+                state.name
+                for state in self.model.spec.states
+                if state.name != supplier and state.relations.get(supplier, 0.0) <= RIVAL_RELATION
+            ]
+        return rivals
 
     def guarantees_of(self, protected: str) -> list[GuaranteeState]:
         return [g for g in self.guarantees if g.protects == protected]
@@ -313,12 +331,10 @@ class Diplomacy:
                 continue
             amount = params.tension_per_kt_rival_arms * kt
             why = f"arms from {supplier} reach {buyer}"
-            for state in model.spec.states:
-                if state.name in (supplier, buyer):
-                    continue
-                if state.relations.get(supplier, 0.0) <= RIVAL_RELATION:
-                    self.add_tension(state.name, supplier, amount, why)
-                    self.add_tension(state.name, buyer, amount, why)
+            for watcher in self._rivals_of(supplier):
+                if watcher != buyer:
+                    self.add_tension(watcher, supplier, amount, why)
+                    self.add_tension(watcher, buyer, amount, why)
 
     def unmet_share(self, protected: str) -> float:
         """Today's unmet share of a population's need: 1 − (arrived + local) / need, per good,
