@@ -104,6 +104,8 @@ class ConflictModel(mesa.Model):
         self.states_by_name: dict[str, StateAgent] = {s.name: s for s in self.states}
         self.links_by_name: dict[str, SupplyLink] = {lk.name: lk for lk in self.links}
         self.sustained_states = self.states.select(lambda s: s.sustained)
+        self.armed_states = self.states.select(lambda s: s.spec.military is not None)
+        """States with a ``military`` section: the others have no forces to update."""
         last = self.start_date + dt.timedelta(days=self.spec.calendar.n_days)
         seasons = seasonal_events(self.spec, self.start_date, last)
         steps = capacity_schedule_events(self.spec, self.start_date, last)
@@ -212,7 +214,7 @@ class ConflictModel(mesa.Model):
         self.procurement.after_shipping()
         self.economy.step()
         self.sustained_states.do(sustainment.sustain_state)
-        self.states.do(military.update_forces)
+        self.armed_states.do(military.update_forces)
         self.diplomacy.step()
         self.decisions.step()
         self.combat.step()
@@ -291,6 +293,8 @@ class ConflictModel(mesa.Model):
         """An event changed a field of the scenario: bring agents and caches in line."""
         parts = path.split(".")
         section = parts[0]
+        if section == "states":
+            self.diplomacy.states_changed()
         if section == "links" and len(parts) >= 3:
             key = parts[1]
             link = self.links_by_name.get(key) or self.link(self.spec.links[int(key)].name)
@@ -323,6 +327,7 @@ class ConflictModel(mesa.Model):
                 self._sync_guarantees(state.name, parts)
             elif parts[2] == "military":
                 state.sync_military()
+                self.armed_states = self.states.select(lambda s: s.spec.military is not None)
             elif parts[2] in ("responses", "initial_tension"):
                 self.diplomacy.responses_changed(state.name)
         elif section == "parameters":

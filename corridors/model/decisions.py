@@ -292,7 +292,9 @@ class Decisions:
         ratio = self.force_ratio[key] * cs.bias[0]
         deterrence = min(1.0, self.deterrence[key] * cs.bias[1])
         window = any(
-            g.engaged_elsewhere and g.present for g in model.diplomacy.guarantees_of(target.name)
+            g.engaged_elsewhere and g.present
+            for g in model.diplomacy.guarantees
+            if g.protects == target.name
         )
         return Situation(ratio, deterrence, target.stress, window)
 

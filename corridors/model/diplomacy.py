@@ -118,6 +118,11 @@ class Diplomacy:
         self.peak_tension: dict[tuple[str, str], float] = {}
         self.responding: set[tuple[str, int]] = set()
         """Responses under way: (state, index in its responses)."""
+        self._escorts_set = False
+        """Whether yesterday's escorts left any link escorted (else every escort is 0)."""
+        self._rivals: dict[str, list[str]] = {}
+        """Per arms supplier, the states that see it as a rival, in scenario order (cleared
+        by :meth:`states_changed`)."""
         self.threat_added: dict[tuple[str, str], float] = {}
         """Threats added by responses: (from, toward) → amount."""
         states = model.spec.states
@@ -185,6 +190,21 @@ class Diplomacy:
         for g in self.guarantees:
             g.engaged_factor = factor
 
+    def states_changed(self) -> None:
+        """An event changed a state's fields (relations among them): forget the rivals."""
+        self._rivals.clear()
+
+    def _rivals_of(self, supplier: str) -> list[str]:
+        """States other than ``supplier`` whose relation to it is at most rival level."""
+        rivals = self._rivals.get(supplier)
+        if rivals is None:
+            rivals = self._rivals[supplier] = [
+                state.name
+                for state in self.model.spec.states
+                if state.name != supplier and state.relations.get(supplier, 0.0) <= RIVAL_RELATION
+            ]
+        return rivals
+
     def guarantees_of(self, protected: str) -> list[GuaranteeState]:
         return [g for g in self.guarantees if g.protects == protected]
 
@@ -195,11 +215,16 @@ class Diplomacy:
         )
 
     def deterrence(self, attacker: str, target: str) -> float:
-        total = sum(g.strength for g in self.guarantees_of(target) if g.guarantor != attacker)
+        total = sum(
+            g.strength for g in self.guarantees if g.protects == target and g.guarantor != attacker
+        )
+        threat_added = self.threat_added
         for state in self.model.spec.states:
-            if state.name not in (attacker, target):
+            name = state.name
+            if name not in (attacker, target):
                 total += state.threatens.get(attacker, 0.0)
-                total += self.threat_added.get((state.name, attacker), 0.0)
+                if threat_added:  # adding 0.0 to a float changes no bit: skip the look-up
+                    total += threat_added.get((name, attacker), 0.0)
         return min(1.0, total)
 
     def add_tension(self, watcher: str, toward: str, amount: float, why: str) -> None:
@@ -210,15 +235,16 @@ class Diplomacy:
         after = min(1.0, before + amount)
         self.tension[key] = after
         self.peak_tension[key] = max(self.peak_tension.get(key, 0.0), after)
-        for level in (0.25, 0.5, 0.75):
-            if before < level <= after:
-                self.model.log_event(
-                    "tension",
-                    watcher,
-                    f"{watcher}'s tension toward {toward} passed {level:.2f} ({why})",
-                    toward=toward,
-                    tension=after,
-                )
+        if after > before:  # a level is passed only on the way up
+            for level in (0.25, 0.5, 0.75):
+                if before < level <= after:
+                    self.model.log_event(
+                        "tension",
+                        watcher,
+                        f"{watcher}'s tension toward {toward} passed {level:.2f} ({why})",
+                        toward=toward,
+                        tension=after,
+                    )
         self._respond(watcher, toward, why)
 
     # ------------------------------------------------------------------ third parties
@@ -226,8 +252,11 @@ class Diplomacy:
     def _respond(self, watcher: str, toward: str, why: str) -> None:
         """Start every response of ``watcher`` toward ``toward`` whose level is reached."""
         model = self.model
+        responses = model.states_by_name[watcher].spec.responses
+        if not responses:
+            return
         tension = self.tension.get((watcher, toward), 0.0)
-        for j, r in enumerate(model.states_by_name[watcher].spec.responses):
+        for j, r in enumerate(responses):
             if r.toward != toward or (watcher, j) in self.responding or tension < r.level:
                 continue
             self.responding.add((watcher, j))
@@ -289,8 +318,9 @@ class Diplomacy:
         model = self.model
         params = model.spec.parameters
         keep = 1.0 - params.tension_decay_per_day
-        for key in list(self.tension):
-            self.tension[key] *= keep
+        tension = self.tension
+        for key, value in tension.items():  # values only: the dict keeps its size
+            tension[key] = value * keep
         for g in self.guarantees:
             self._guarantee_day(g)
         procurement = model.procurement
@@ -299,14 +329,12 @@ class Diplomacy:
             kt = delivered[fi] / 1000.0
             if kt <= 0:
                 continue
-            for state in model.spec.states:
-                if state.name in (supplier, buyer):
-                    continue
-                if state.relations.get(supplier, 0.0) <= RIVAL_RELATION:
-                    amount = params.tension_per_kt_rival_arms * kt
-                    why = f"arms from {supplier} reach {buyer}"
-                    self.add_tension(state.name, supplier, amount, why)
-                    self.add_tension(state.name, buyer, amount, why)
+            amount = params.tension_per_kt_rival_arms * kt
+            why = f"arms from {supplier} reach {buyer}"
+            for watcher in self._rivals_of(supplier):
+                if watcher != buyer:
+                    self.add_tension(watcher, supplier, amount, why)
+                    self.add_tension(watcher, buyer, amount, why)
 
     def unmet_share(self, protected: str) -> float:
         """Today's unmet share of a population's need: 1 − (arrived + local) / need, per good,
@@ -387,6 +415,8 @@ class Diplomacy:
         day = model.day_index
         wanted: dict[str, float] = {}
         for g in self.guarantees:
+            if not g.escort_until:
+                continue
             escorting = False
             for name, (last, fraction) in list(g.escort_until.items()):
                 if day > last or not g.present:
@@ -396,10 +426,13 @@ class Diplomacy:
                 escorting = True
             if escorting:
                 self._recover(g, 1.0)
+        if not wanted and not self._escorts_set:
+            return  # no escort yesterday or today: every link's escort is already 0
         for name, link in model.links_by_name.items():  # a dict: quicker than the AgentSet
             fraction = wanted.get(name, 0.0)
             if fraction != link.escort:
                 link.set_escort(fraction)
+        self._escorts_set = bool(wanted)
 
     def _recover(self, g: GuaranteeState, days: float) -> None:
         rate = self.model.spec.parameters.credibility_recovery_per_day * days

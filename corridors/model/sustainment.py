@@ -38,11 +38,11 @@ def sustain_state(state: StateAgent) -> None:
         consumed = min(need, available)
         state.stock_t[good] = min(available - consumed, state.storage_t.get(good, math.inf))
         state.consumed_t[good] = consumed
-        before = state.shortage[good]
-        state.shortage[good] = 1.0 - consumed / need if need > 0 else 0.0
-        _log_shortage_change(state, good, before, need)
+        now = state.shortage[good] = 1.0 - consumed / need if need > 0 else 0.0
+        if (now > SHORTAGE_THRESHOLD) != (good in state.in_shortage):  # may start or end
+            _log_shortage_change(state, good, need)
         w = params.shortage_weights.get(good, 0.0) if need > 0 else 0.0
-        weighted += w * state.shortage[good]
+        weighted += w * now
         weight_sum += w
     shortage = weighted / weight_sum if weight_sum > 0 else 0.0
     state.weighted_shortage = shortage
@@ -68,7 +68,7 @@ def sustain_state(state: StateAgent) -> None:
             )
 
 
-def _log_shortage_change(state: StateAgent, good: str, before: float, need: float) -> None:
+def _log_shortage_change(state: StateAgent, good: str, need: float) -> None:
     """Log when a shortage of a good starts and when it is over. It is over only once needs
     are met *and* a day's need is back in stock, so that a stock hovering at zero under noisy
     supply does not log a start and an end every other day."""
