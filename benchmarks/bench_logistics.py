@@ -57,12 +57,15 @@ def measure(what: str, smoke: bool) -> dict[str, Any]:
         first = int(what.split(":")[1])
         scenario = load_scenario(SCENARIO)
         t0 = time.process_time()
+        days = 0
         for seed in range(first, first + runs):
             model = ConflictModel(scenario, rng=seed, record_series=False, record_flows=False)
             while model.running:
                 model.step()
+            days += model.steps
         out["seconds"] = time.process_time() - t0
         out["runs"] = runs
+        out["days"] = days
     elif what.startswith("scaling"):
         from synthetic import build
 
@@ -111,17 +114,25 @@ def run(smoke: bool = False) -> dict[str, Any]:
             for side, path in sides.items():
                 step[side].append(_child("step", smoke, path)["us_per_step"])
         sweep: dict[str, float] = {"now": 0.0, "before": 0.0}
+        sweep_days: dict[str, int] = {"now": 0, "before": 0}
         runs = 0
         for chunk in range(1 if smoke else SWEEP_CHUNKS):
             for side, path in sides.items():
                 got = _child(f"sweep:{chunk * 10_000}", smoke, path)
                 sweep[side] += got["seconds"]
+                sweep_days[side] += got.get("days", 0)
             runs += got["runs"]
         scaling: dict[str, dict[int, float]] = {"now": {}, "before": {}}
         for n in (5, 20) if smoke else SIZES:
             for side, path in sides.items():
                 scaling[side][n] = _child(f"scaling:{n}", smoke, path)["ms_per_day"]
-    return {"step_us": step, "sweep_s": sweep, "sweep_runs": runs, "scaling_ms": scaling}
+    return {
+        "step_us": step,
+        "sweep_s": sweep,
+        "sweep_days": sweep_days,
+        "sweep_runs": runs,
+        "scaling_ms": scaling,
+    }
 
 
 def _slope(points: dict[int, float]) -> float:
@@ -149,6 +160,17 @@ def render(result: dict[str, Any]) -> str:
         f"| {result['sweep_runs']:,}-run sweep of `{SCENARIO}`, summary only, 1 process (CPU s) "
         f"| {sweep['before']:,.1f} | {sweep['now']:,.1f} | {sweep['now'] / sweep['before']:.2f} |",
     ]
+    days = result.get("sweep_days", {})
+    if days.get("now") and days.get("before"):
+        # the two sides may simulate calendars of different lengths (lachin-2023 grew from 304
+        # to 319 days with issue 13): the same sweep per simulated day compares equal work
+        per_b = sweep["before"] / days["before"] * 1e6
+        per_n = sweep["now"] / days["now"] * 1e6
+        lines.append(
+            f"| … the same sweep per simulated day (µs; {days['before'] // result['sweep_runs']}"
+            f" days per run before, {days['now'] // result['sweep_runs']} now) "
+            f"| {per_b:,.1f} | {per_n:,.1f} | {per_n / per_b:.2f} |"
+        )
     for n in sorted(result["scaling_ms"]["now"], key=int):
         b, a = result["scaling_ms"]["before"][n], result["scaling_ms"]["now"][n]
         lines.append(f"| synthetic, {n} states: ms per day | {b:,.3f} | {a:,.3f} | {a / b:.2f} |")
