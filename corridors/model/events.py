@@ -55,6 +55,20 @@ def _month_day(text: str, year: int) -> dt.date:
     return dt.date(year, month, day)
 
 
+def _capacity_event(
+    link: str, capacity_t_per_day: float, date: dt.date, reason: str, source: str
+) -> schema.SetParameter:
+    """The dated ``set_parameter`` event that seasons and capacity schedules become."""
+    return schema.SetParameter(
+        action="set_parameter",
+        path=f"links.{link}.capacity_t_per_day",
+        value=capacity_t_per_day,
+        date=date,
+        reason=reason,
+        source=source,
+    )
+
+
 def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list[Any]:
     """Open and close events for links that run only in seasons, between start and end.
 
@@ -78,13 +92,12 @@ def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list
             if opens > start:
                 if season.capacity_t_per_day is not None:
                     events.append(
-                        schema.SetParameter(
-                            action="set_parameter",
-                            path=f"links.{link.name}.capacity_t_per_day",
-                            value=season.capacity_t_per_day,
-                            date=opens,
-                            reason="seasonal capacity",
-                            source=season.source,
+                        _capacity_event(
+                            link.name,
+                            season.capacity_t_per_day,
+                            opens,
+                            "seasonal capacity",
+                            season.source,
                         )
                     )
                 events.append(
@@ -98,13 +111,12 @@ def seasonal_events(spec: schema.Scenario, start: dt.date, end: dt.date) -> list
                 )
             elif season.capacity_t_per_day is not None and opens <= start < closes:
                 events.append(
-                    schema.SetParameter(
-                        action="set_parameter",
-                        path=f"links.{link.name}.capacity_t_per_day",
-                        value=season.capacity_t_per_day,
-                        date=start,
-                        reason="seasonal capacity",
-                        source=season.source,
+                    _capacity_event(
+                        link.name,
+                        season.capacity_t_per_day,
+                        start,
+                        "seasonal capacity",
+                        season.source,
                     )
                 )
             if closes <= end:
@@ -141,14 +153,7 @@ def capacity_schedule_events(spec: schema.Scenario, start: dt.date, end: dt.date
                 else "capacity schedule"
             )
             events.append(
-                schema.SetParameter(
-                    action="set_parameter",
-                    path=f"links.{link.name}.capacity_t_per_day",
-                    value=step.capacity(),
-                    date=max(step.date, start),
-                    reason=how,
-                    source=step.source,
-                )
+                _capacity_event(link.name, step.capacity(), max(step.date, start), how, step.source)
             )
     return sorted(events, key=lambda ev: ev.date)
 
