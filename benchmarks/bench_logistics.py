@@ -17,14 +17,13 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Stat
+from common import Stat, package_at
 
 NAME = "logistics"
 TITLE = "Multi-route logistics against the code before it"
@@ -96,18 +95,10 @@ def _child(what: str, smoke: bool, path: str | None) -> dict[str, Any]:
 
 def run(smoke: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="corridors-before-") as tmp:
-        archive = Path(tmp) / "before.tar"
         try:
-            subprocess.run(
-                ["git", "archive", "-o", str(archive), BEFORE, "corridors"],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            package_at(BEFORE, Path(tmp))
         except (OSError, subprocess.CalledProcessError) as exc:
             return {"error": f"git archive {BEFORE} failed: {exc}"}
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
         sides = {"now": None, "before": tmp}
         step: dict[str, list[float]] = {"now": [], "before": []}
         for _ in range(1 if smoke else STEP_REPEATS):

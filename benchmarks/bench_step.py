@@ -20,7 +20,6 @@ import os
 import pstats
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BASELINE_COMMIT, ROOT, Stat, ratio
+from common import BASELINE_COMMIT, Stat, package_at, ratio
 
 NAME = "step"
 TITLE = "Day-step cost of the default scenario"
@@ -272,18 +271,10 @@ def measure_baseline(smoke: bool) -> dict[str, Any] | None:
     """The same measurements on the code of :data:`BASELINE_COMMIT` (``git archive`` of its
     ``corridors/`` package, imported instead of this checkout's in a child process)."""
     with tempfile.TemporaryDirectory(prefix="corridors-baseline-") as tmp:
-        archive = Path(tmp) / "baseline.tar"
         try:
-            subprocess.run(
-                ["git", "archive", "-o", str(archive), BASELINE_COMMIT, "corridors"],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            package_at(BASELINE_COMMIT, Path(tmp))
         except (OSError, subprocess.CalledProcessError) as exc:
             return {"error": f"git archive {BASELINE_COMMIT} failed: {exc}"}
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
         env = {**os.environ, "PYTHONPATH": tmp}
         argv = [sys.executable, __file__, "--measure"] + (["--smoke"] if smoke else [])
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)

@@ -1,7 +1,7 @@
 """Check that the optimised model gives exactly the outputs of the code before the
 optimisations (commit ``BASELINE_COMMIT``, extracted with ``git archive``).
 
-    .venv/bin/python benchmarks/check_identical.py [--cases 150] [--quick]
+    .venv/bin/python benchmarks/check_identical.py [--cases 150] [--quick] [--baseline COMMIT]
 
 Both versions run the same cases in child processes; every output is compared exactly:
 
@@ -25,13 +25,12 @@ import os
 import pickle
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BASELINE_COMMIT, ROOT
+from common import BASELINE_COMMIT, ROOT, package_at
 
 RUN_FILES = ("summary.json", "series.parquet", "flows.parquet", "events.jsonl", "scenario.yaml")
 GOODS = ["food", "fuel", "medicine", "ammunition", "oil", "cargo"]
@@ -219,6 +218,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=150, help="random scenarios per strategy")
     parser.add_argument("--quick", action="store_true", help="fewer seeds and sizes")
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_COMMIT,
+        help="commit to compare against (default: the step benchmark's baseline; its "
+        "scenarios must load in that commit's schema: after a schema change, use a recent one)",
+    )
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -226,17 +231,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="corridors-identical-") as tmp_name:
         tmp = Path(tmp_name)
-        archive = tmp / "baseline.tar"
-        subprocess.run(
-            ["git", "archive", "-o", str(archive), BASELINE_COMMIT, "corridors"],
-            cwd=ROOT,
-            check=True,
-        )
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp / "baseline", filter="data")
+        package_at(args.baseline, tmp / "baseline")
         cases_file = tmp / "cases.pkl"
         cases_file.write_bytes(pickle.dumps(make_cases(args.cases)))
-        print(f"baseline: commit {BASELINE_COMMIT}; now: {ROOT}")
+        print(f"baseline: commit {args.baseline}; now: {ROOT}")
         before = run_version(tmp / "baseline", cases_file, tmp / "before.pkl", args.quick)
         now = run_version(None, cases_file, tmp / "now.pkl", args.quick)
         assert before["corridors"].startswith(str(tmp)), before["corridors"]

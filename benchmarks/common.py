@@ -15,6 +15,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,24 @@ class Stat:
 
     def to_json(self) -> dict[str, Any]:
         return {"median": self.median, "min": self.low, "max": self.high, "values": self.values}
+
+
+def package_at(commit: str, into: Path) -> Path:
+    """Extract the ``corridors`` package of ``commit`` into ``into`` (``git archive``) and return
+    ``into``: put it first on ``PYTHONPATH`` to run that commit's code. Raises ``OSError`` or
+    ``subprocess.CalledProcessError`` when git cannot."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / f"{commit}.tar"
+    subprocess.run(
+        ["git", "archive", "-o", str(archive), commit, "corridors"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    archive.unlink()
+    return into
 
 
 def ratio(a: Stat, b: Stat) -> Stat:
