@@ -185,6 +185,23 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name))
 
 
+def open_offline(context, path: Path):
+    """Open a saved file in a new page of ``context`` with the network cut; return the page and
+    the list of URLs it tried to fetch (a self-contained file fetches none)."""
+    viewer = context.new_page()
+    fetched: list[str] = []
+    viewer.route(
+        "**/*",
+        lambda route: (
+            (fetched.append(route.request.url), route.abort())
+            if not route.request.url.startswith("file:")
+            else route.continue_()
+        ),
+    )
+    viewer.goto(path.as_uri())
+    return viewer, fetched
+
+
 def test_blockade_toggled_mid_run_offline(server, browser):
     context, page, guard = open_app(browser, server)
     try:
@@ -384,17 +401,7 @@ def test_run_report_downloads_as_one_offline_page(server, browser):
         text = path.read_text(encoding="utf-8")
         assert "<script" not in text
         # opened in Chromium with the network cut: everything is in the file
-        viewer = context.new_page()
-        fetched: list[str] = []
-        viewer.route(
-            "**/*",
-            lambda route: (
-                (fetched.append(route.request.url), route.abort())
-                if not route.request.url.startswith("file:")
-                else route.continue_()
-            ),
-        )
-        viewer.goto(path.as_uri())
+        viewer, fetched = open_offline(context, path)
         viewer.get_by_role("heading", name="Key outcomes").wait_for()
         viewer.get_by_role("heading", name="Key events").wait_for()
         assert viewer.locator("figure svg").count() >= 4  # map, stocks, stress, flows
@@ -522,17 +529,7 @@ def test_lesson_flow_predict_run_intervene_debrief_and_handout(server, browser):
         info.value.save_as(path)
         text = path.read_text(encoding="utf-8")
         assert "<script" not in text
-        viewer = context.new_page()
-        fetched: list[str] = []
-        viewer.route(
-            "**/*",
-            lambda route: (
-                (fetched.append(route.request.url), route.abort())
-                if not route.request.url.startswith("file:")
-                else route.continue_()
-            ),
-        )
-        viewer.goto(path.as_uri())
+        viewer, fetched = open_offline(context, path)
         viewer.get_by_role("heading", name="Briefing").wait_for()
         viewer.get_by_role("heading", name="Predict before you run").wait_for()
         spec = load_scenario("lachin-2023")
