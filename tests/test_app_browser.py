@@ -63,42 +63,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    """`corridors app`'s server (production mode, offline environment) on a free port."""
-    from corridors.app import assets
-    from corridors.app.serve import command, offline_env
+def start_app_server(
+    env: dict[str, str], log_name: str, port: int | None = None, timeout: float = 90
+) -> tuple[str, subprocess.Popen]:
+    """Start `corridors app`'s server (production mode) with ``env`` on ``port`` (default: a
+    free one), its output in test-artifacts/``log_name``; return its URL once it answers."""
+    from corridors.app.serve import command
 
-    gone = assets.missing()
-    require(not gone, f"offline assets missing (run `make assets`): {gone}")
     ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    log = (ARTIFACTS / "server.log").open("w")
-    proc = subprocess.Popen(
-        command("127.0.0.1", port), env=offline_env(), stdout=log, stderr=subprocess.STDOUT
-    )
+    port = port or free_port()
+    with (ARTIFACTS / log_name).open("a") as log:
+        proc = subprocess.Popen(
+            command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"the app server exited ({proc.returncode}); see test-artifacts/server.log")
+            pytest.fail(f"the app server exited ({proc.returncode}); see test-artifacts/{log_name}")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
-                    break
+                    return url, proc
         except OSError:
             pass
         if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the app server did not answer within 90 s")
+            stop_app_server(proc)
+            pytest.fail(f"the app server did not answer within {timeout:g} s")
         time.sleep(0.25)
-    yield url
+
+
+def stop_app_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`corridors app`'s server (production mode, offline environment) on a free port."""
+    from corridors.app import assets
+    from corridors.app.serve import offline_env
+
+    gone = assets.missing()
+    require(not gone, f"offline assets missing (run `make assets`): {gone}")
+    (ARTIFACTS / "server.log").unlink(missing_ok=True)
+    url, proc = start_app_server(offline_env(), "server.log")
+    yield url
+    stop_app_server(proc)
 
 
 @pytest.fixture(scope="module")

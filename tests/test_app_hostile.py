@@ -26,8 +26,9 @@ from test_app_browser import (
     ARTIFACTS,
     TIMEOUT_MS,
     browser,  # noqa: F401 - a fixture
-    free_port,
     require,
+    start_app_server,
+    stop_app_server,
 )
 
 LIBRARY = Path(__file__).resolve().parents[1] / "corridors" / "scenarios" / "library"
@@ -62,7 +63,7 @@ class Server:
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory):
     from corridors.app import assets
-    from corridors.app.serve import command, offline_env
+    from corridors.app.serve import offline_env
 
     gone = assets.missing()
     require(not gone, f"offline assets missing (run `make assets`): {gone}")
@@ -73,39 +74,15 @@ def hostile_server(tmp_path_factory):
     (sweeps / "s1" / "runs").mkdir(parents=True)
     (sweeps / "s1" / "outcomes").mkdir()
     (sweeps / "outside").symlink_to(root, target_is_directory=True)
-    ARTIFACTS.mkdir(exist_ok=True)
     env = offline_env(session_timeout=CULL, max_sessions=MAX_SESSIONS)
     env.update(
         CORRIDORS_UPLOAD_ROOT=str(root / "uploads"),
         CORRIDORS_SWEEP_ROOT=str(sweeps),
     )
-    port = free_port()
-    log = (ARTIFACTS / "hostile-server.log").open("w")
-    proc = subprocess.Popen(
-        command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"the app server exited ({proc.returncode}); see {log.name}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the app server did not answer within 90 s")
-        time.sleep(0.25)
+    (ARTIFACTS / "hostile-server.log").unlink(missing_ok=True)
+    url, proc = start_app_server(env, "hostile-server.log")
     yield Server(url, proc, root)
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_app_server(proc)
 
 
 class Watch:

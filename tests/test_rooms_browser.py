@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
@@ -26,6 +24,8 @@ from test_app_browser import (
     browser,  # noqa: F401 - the fixture
     free_port,
     require,
+    start_app_server,
+    stop_app_server,
 )
 
 DOC_IMG = ROOT / "docs" / "img"
@@ -42,37 +42,15 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        from corridors.app.serve import command, offline_env
+        from corridors.app.serve import offline_env
 
         env = offline_env()
         env["CORRIDORS_ROOMS_DIR"] = str(self.rooms_dir)
-        log = (ARTIFACTS / "rooms-server.log").open("a")
-        self.proc = subprocess.Popen(
-            command("127.0.0.1", self.port), env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the app server exited ({self.proc.returncode})")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail("the app server did not answer within 120 s")
-            time.sleep(0.25)
+        _, self.proc = start_app_server(env, "rooms-server.log", port=self.port, timeout=120)
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_app_server(self.proc)
             self.proc = None
 
 
