@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from corridors.analysis.calibration import (
     NEVER,
+    NOT_READ,
     RunOutputs,
     check_targets,
     checks_pass,
@@ -174,13 +175,31 @@ def test_a_series_is_read_relative_to_a_dated_outcome_of_the_run():
         measure(_t(metric="series:air:carried_t", window=window, value=0, relative_to=anchor), run)
         == 70
     )
-    # a run without the outcome misses, it is not read on the calendar
+    # a run without the outcome gives no reading (its own target scores that), and it is not
+    # read on the record's calendar instead
     missing = {"metric": "fall_date", "date": "2025-01-10"}
-    assert math.isnan(
+    assert (
         measure(
             _t(metric="series:air:carried_t", date="2025-01-12", value=0, relative_to=missing), run
         )
+        == NOT_READ
     )
+    # nor does a run whose fall comes so late that the reading falls after its last day
+    last = base.series.date.max()
+    late = RunOutputs(
+        {**base.summary, "capitulation_date": (last - dt.timedelta(days=1)).isoformat()},
+        base.series,
+        base.events,
+    )
+    two_after = _t(metric="series:air:carried_t", date="2025-01-12", value=0, relative_to=anchor)
+    assert measure(two_after, late) == NOT_READ
+    assert (
+        measure(_t(metric="series:air:carried_t", window=window, value=0, relative_to=anchor), late)
+        == NOT_READ
+    )
+    # without relative_to, a date after the run's end is a miss, as before
+    after_end = (last + dt.timedelta(days=3)).isoformat()
+    assert math.isnan(measure(_t(metric="series:air:carried_t", date=after_end, value=0), run))
     with pytest.raises(ValueError, match="_date"):
         _t(
             metric="series:air:carried_t",
@@ -258,6 +277,24 @@ def test_an_event_that_never_happens_is_a_miss_and_is_counted():
     row = card.iloc[0]
     assert (row.coverage, row.misses, row.never, row.result) == (0.7, 3, 3, "miss")
     assert row["model_95%"] == "never"
+
+
+def test_a_relative_reading_is_scored_over_the_seeds_that_can_give_it():
+    """A pace after the fall is scored where the fall happened in time to read it: the fall's
+    own target already counts the seeds without it."""
+    anchor = {"metric": "capitulation_date", "date": "2025-01-10"}
+    kw = {"metric": "series:air:carried_t", "date": dt.date(2025, 1, 12), "relative_to": anchor}
+    # 7 read, all within tolerance; 3 not read: a pass with 100% coverage over 7 of 10
+    row = _card("check", [0] * 7 + [NOT_READ] * 3, **kw).iloc[0]
+    assert (row.coverage, row.read, row.runs, row.misses, row.result) == (1.0, 7, 10, 0, "pass")
+    assert row.model_median == "0" and row["model_5%"] == "0"
+    # of the seeds read, 5 of 7 within: 71% < 80%, a miss
+    row = _card("check", [0] * 5 + [5, 5] + [NOT_READ] * 3, **kw).iloc[0]
+    assert (row.read, row.misses, row.result) == (7, 2, "miss")
+    # read in fewer than half the seeds: a miss however well those few fit
+    row = _card("check", [0] * 4 + [NOT_READ] * 6, **kw).iloc[0]
+    assert (row.coverage, row.read, row.result) == (1.0, 4, "miss")
+    assert _card("check", [0] * 5 + [NOT_READ] * 5, **kw).iloc[0].result == "pass"
 
 
 def test_only_checks_decide_the_verdict():
@@ -440,3 +477,7 @@ def test_loss_counts_never_as_the_cap():
     sc = load_scenario("template").model_copy(update={"targets": [target]})
     assert loss_of(sc, pd.DataFrame({"t": [10.0, 12.0]})) == pytest.approx(0.5)
     assert loss_of(sc, pd.DataFrame({"t": [NEVER, np.nan]})) == LOSS_CAP
+    # seeds that cannot give a relative reading are left out, as the scorecard leaves them out
+    assert loss_of(sc, pd.DataFrame({"t": [10.0, 12.0, NOT_READ, NOT_READ]})) == pytest.approx(0.5)
+    # read in fewer than half of the seeds: as bad as a miss everywhere
+    assert loss_of(sc, pd.DataFrame({"t": [10.0, NOT_READ, NOT_READ]})) == LOSS_CAP

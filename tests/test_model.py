@@ -813,6 +813,11 @@ events:
     assert nested.state("Lilliput").code == "LIL"
     assert "total_closure" not in {e.name for e in nested.events}
 
+    # an empty list removes every item of the base, as the override `events=[]` does
+    (tmp_path / "d.yaml").write_text("extends: b.yaml\nevents: []\n", encoding="utf-8")
+    assert load_scenario(tmp_path / "d.yaml").events == []
+    assert load_scenario("lachin-2023", overrides={"events": []}).events == []
+
     # and the model runs it: with the total closure gone (and no war, which would reopen the
     # road after a fall), leakage continues to the end
     model = ConflictModel(

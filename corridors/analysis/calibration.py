@@ -21,7 +21,12 @@ Metrics (what one run yields):
   target (``name@date``);
 - ``relative_to: {metric: capitulation_date, date: 2023-09-20}`` (series metrics): every date is
   shifted by how far the run's outcome falls from the record's, so a pace after an event the
-  model decides is read as days after that event (a run without the event misses).
+  model decides is read as days after that event. Such a target asks how things go *given* the
+  event, so it is scored over the seeds in which it can be read: a seed without the event, or
+  whose shifted date falls after the run's last day, is *not read* (the event's own target
+  scores whether and when it happens; counting it again here would score the same miss twice).
+  The coverage is the share of the seeds read, and a target read in fewer than half of the
+  seeds misses: the event is too rare for the reading to stand for the model.
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ from corridors.scenarios.schema import Target
 
 NEVER = math.inf
 """Days late of an event that did not happen within the run."""
+
+NOT_READ = -math.inf
+"""A ``relative_to`` reading this run cannot give: its event did not happen, or the shifted
+date falls after the run's last day. Not scored (see the module's docstring)."""
+
+MIN_READ_SHARE = 0.5
+"""A ``relative_to`` target read in fewer than this share of the seeds misses."""
 
 ROLES = ("check", "fit", "construction")
 
@@ -162,6 +174,8 @@ def _read_series(
         return math.nan
     if target.window is not None:
         start, end = target.window.start + shift, target.window.end + shift
+        if target.relative_to is not None and end > by_day.index[-1]:
+            return NOT_READ  # the shifted window runs past the run's end: not a whole reading
         days = by_day[(by_day.index >= start) & (by_day.index <= end)]
         return float(days.sum()) if not days.empty else math.nan
     if target.reaches is not None:
@@ -169,7 +183,9 @@ def _read_series(
     assert target.date is not None
     day = target.date + shift
     if day > by_day.index[-1]:
-        return math.nan  # the run ended before the date: no reading, a miss
+        # the run ended before the date: for a reading relative to an event the model dates,
+        # not read; for a date from the record, a miss
+        return NOT_READ if target.relative_to is not None else math.nan
     before = by_day[by_day.index <= day]
     return float(before.iloc[-1]) if not before.empty else math.nan
 
@@ -181,7 +197,7 @@ def measure(target: Target, run: RunOutputs) -> float:
     if metric.startswith("series:"):
         shift = _shift(target, run.summary)
         if shift is None:
-            return math.nan  # the outcome the reading is relative to did not happen: a miss
+            return NOT_READ  # the outcome the reading is relative to did not happen
         value = _read_series(metric, target, run.series, shift)
         if isinstance(value, tuple):  # first day the series reaches target.reaches
             by_day = value[1]
@@ -281,7 +297,8 @@ def _fmt(target: Target, value: float) -> str:
 
 
 def within(target: Target, values: np.ndarray) -> np.ndarray:
-    """Which seeds fall within the target's tolerance (a missing or never-dated value: no)."""
+    """Which seeds fall within the target's tolerance (a missing, never-dated or unread value:
+    no)."""
     expected = target.expected()
     slack = 1e-9 * max(1.0, abs(expected))  # 1.0 − 0.94 is 0.0600000001
     with np.errstate(invalid="ignore"):
@@ -290,8 +307,9 @@ def within(target: Target, values: np.ndarray) -> np.ndarray:
 
 
 def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
-    """Per scored target: role, coverage (share of seeds within tolerance), median, 90% band,
-    misses (seeds outside tolerance, of which ``never`` did not happen) and pass/miss."""
+    """Per scored target: role, coverage (share of the seeds read that fall within tolerance),
+    median, 90% band, misses (seeds read outside tolerance, of which ``never`` did not happen),
+    seeds read (all but ``relative_to`` readings a run cannot give) and pass/miss."""
     rows = []
     for target in scored_targets(scenario):
         data = (
@@ -299,9 +317,12 @@ def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
             if target.name in values
             else np.full(len(values), math.nan)
         )
-        hits = within(target, data)
         seeds = int(data.size)
-        coverage = float(hits.mean()) if seeds else 0.0
+        read = data != NOT_READ
+        data = data[read]
+        hits = within(target, data)
+        n_read = int(data.size)
+        coverage = float(hits.mean()) if n_read else 0.0
         never = int(np.sum(data == NEVER))
         present = data[~np.isnan(data)]
         if present.size:
@@ -318,7 +339,7 @@ def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
         else:
             record = _num(target.expected())
             tolerance = f"± {_num(target.tolerance)}"
-        ok = seeds > 0 and coverage >= target.coverage - 1e-12
+        ok = n_read > 0 and n_read >= MIN_READ_SHARE * seeds and coverage >= target.coverage - 1e-12
         if target.window is not None:
             when = f"{target.window.start} … {target.window.end}"
         else:
@@ -341,7 +362,8 @@ def scorecard(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
                 "model_5%": _fmt(target, low),
                 "model_95%": _fmt(target, high),
                 "runs": seeds,
-                "misses": int(seeds - hits.sum()),
+                "read": n_read,
+                "misses": int(n_read - hits.sum()),
                 "never": never,
                 "result": "pass" if ok else "miss",
                 "fitted": ", ".join(target.fitted),
@@ -404,7 +426,10 @@ def scorecard_markdown(scenario: Scenario, card: pd.DataFrame, command: str, see
         "",
         f"Made with `{command}` ({seeds} seeds). A target passes when at least its *needed* "
         "share of seeds falls within its tolerance (*coverage*); a dated event that does not "
-        "happen in a seed is a miss there. The median and the 5–95% band describe the seeds.",
+        "happen in a seed is a miss there. A reading relative to an event the model dates "
+        "(days after the fall, say) is scored over the seeds *read*: those in which the event "
+        "happened early enough for the reading to fall within the run; it misses if fewer than "
+        "half the seeds are read. The median and the 5–95% band describe the seeds read.",
         "",
         f"**Checks: {passed} of {len(checks)} pass.** "
         + (
@@ -430,9 +455,9 @@ def scorecard_markdown(scenario: Scenario, card: pd.DataFrame, command: str, see
             "",
             text,
             "",
-            "| target | metric | date | record | tolerance | coverage (needed) | misses (never) "
-            f"| model median | 90% band | result |{extra} source |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            "| target | metric | date | record | tolerance | coverage (needed) | seeds read "
+            f"| misses (never) | model median | 90% band | result |{extra} source |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
             + (" --- |" if extra else "")
             + " --- |",
         ]
@@ -444,6 +469,7 @@ def scorecard_markdown(scenario: Scenario, card: pd.DataFrame, command: str, see
                 row["record"],
                 row["tolerance"],
                 f"{row['coverage']:.0%} ({row['needed']:.0%})",
+                f"{row['read']} of {row['runs']}",
                 f"{row['misses']} ({row['never']})",
                 row["model_median"],
                 f"{row['model_5%']} – {row['model_95%']}",

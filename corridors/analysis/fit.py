@@ -33,7 +33,9 @@ import pandas as pd
 import yaml
 
 from corridors.analysis.calibration import (
+    MIN_READ_SHARE,
     NEVER,
+    NOT_READ,
     RunOutputs,
     check_targets,
     measure_all,
@@ -125,12 +127,18 @@ def parse_param(text: str, scenario: Scenario) -> ParamSpec:
 
 
 def loss_of(scenario: Scenario, values: pd.DataFrame) -> float:
-    """Mean over fit targets of the mean over seeds of capped squared errors in tolerances."""
+    """Mean over fit targets of the mean over seeds of capped squared errors in tolerances
+    (over the seeds read, for a reading relative to an event, as the scorecard scores it)."""
     per_target = []
     for target in scored_targets(scenario):
         if target.role != "fit":
             continue
         x = values[target.name].to_numpy(dtype=float)
+        read = x != NOT_READ
+        if read.sum() < MIN_READ_SHARE * x.size:
+            per_target.append(LOSS_CAP)  # too few readings: as bad as a miss in every seed
+            continue
+        x = x[read]
         scale = target.tolerance if target.tolerance > 0 else 1.0
         with np.errstate(invalid="ignore"):
             err = ((x - target.expected()) / scale) ** 2

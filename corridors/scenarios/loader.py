@@ -196,7 +196,9 @@ def merge(base: Any, overlay: Any, path: str = "") -> Any:
                 out.key_where[key] = overlay.key_where[key]
         return out
     if path in NAMED_LISTS and isinstance(base, list) and isinstance(overlay, list):
-        return _merge_named(base, overlay, path)
+        # an empty list says "none of these" (as the override `events=[]` does); merging it
+        # item by item would keep every item of the base without a word
+        return _merge_named(base, overlay, path) if overlay else overlay
     return overlay
 
 
