@@ -26,6 +26,7 @@ HISTORICAL = (
     "berlin-1948",
     "leningrad-1941",
     "sarajevo-1992",
+    "biafra-1967",
 )
 CAUCASUS = ("lachin-2023", "karabakh-2020")
 STAGES = ("briefing", "predict", "run", "intervene", "debrief")
@@ -73,6 +74,8 @@ def _plain_record_numbers(node: Any, path: str = "") -> list[str]:
     """Paths of plain (unsourced) non-zero numbers in RECORD_FIELDS, anywhere in a YAML tree."""
     found: list[str] = []
     if isinstance(node, dict):
+        if "date" in node and str(node.get("source", "")).strip():
+            return found  # a dated capacity step cites its numbers in its own `source`
         for key, value in node.items():
             here = f"{path}.{key}" if path else str(key)
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
