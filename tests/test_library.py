@@ -37,6 +37,51 @@ def test_every_built_in_scenario_and_variant_runs(name):
         assert varied.summary["variants"] == variant
 
 
+SUGGESTION = re.compile(r"--(set|variant) ([^\s;,()]+)")
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_suggested_change_loads_and_changes_the_scenario(name):
+    """A 'thing to try' that a student copies must work and must change something: an override
+    of a value that dated events or a capacity schedule replace is refused, not ignored. The
+    options of one clause (up to a ';') go together, as on one command line."""
+    base = load_scenario(name).model_dump(mode="json")
+    for text in load_scenario(name).meta.things_to_try:
+        for clause in text.split(";"):
+            found = SUGGESTION.findall(clause)
+            if not found:
+                continue
+            variants = [arg for kind, arg in found if kind == "variant"]
+            overrides = {
+                path: yaml.safe_load(value)
+                for kind, arg in found
+                if kind == "set"
+                for path, value in [arg.split("=", 1)]
+            }
+            sc = load_scenario(name, variants=variants, overrides=overrides)
+            assert sc.model_dump(mode="json") != base, f"{name}: '{clause}' changes nothing"
+
+
+def test_an_override_that_dated_events_or_a_schedule_replace_is_refused():
+    from corridors.scenarios import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"air_july \(1948-07-01\).*events\.air_july\.value"):
+        load_scenario("berlin-1948", overrides={"links.air_corridors.capacity_t_per_day": 1000})
+    with pytest.raises(ScenarioError, match=r"capacity_schedule\.0\.vehicles"):
+        load_scenario("leningrad-1941", overrides={"links.ice_road.capacity_t_per_day": 5000})
+    # what the messages suggest works
+    berlin = load_scenario("berlin-1948", overrides={"events.air_july.value": 1000})
+    assert [ev.value for ev in berlin.events if ev.name == "air_july"] == [1000]
+    unscheduled = load_scenario(
+        "leningrad-1941",
+        overrides={
+            "links.ice_road.capacity_schedule": [],
+            "links.ice_road.capacity_t_per_day": 5000,
+        },
+    )
+    assert unscheduled.link("ice_road").capacity_t_per_day == 5000
+
+
 def test_historical_scenarios_cite_a_source_for_their_numbers():
     for name in ("lachin-2023", "karabakh-2020"):
         sc = load_scenario(name)

@@ -1292,5 +1292,62 @@ def load_scenario(
         sc = validate_data(data, file)
     except ScenarioError as exc:
         raise _attribute(exc, layers, file) from None
+    _refuse_shadowed_capacity(sc, [override_key(k) for k in overrides])
     sc._provenance = Provenance(base_name, file, list(variants), dict(overrides), applied)
     return sc
+
+
+def _refuse_shadowed_capacity(sc: Scenario, paths: Sequence[str]) -> None:
+    """An override of a field that a dated ``set_parameter`` event or a link's
+    ``capacity_schedule`` replaces within the run would hold only until then, silently: refuse
+    it and say what to set instead."""
+    problems = []
+    for dotted in paths:
+        setters = [
+            ev
+            for ev in sc.events
+            if getattr(ev, "action", None) == "set_parameter"
+            and ev.path == dotted
+            and ev.date < sc.end_date
+        ]
+        if setters:
+            names = ", ".join(f"{ev.name or '(unnamed)'} ({ev.date})" for ev in setters[:4])
+            named = next((ev.name for ev in setters if ev.name), None)
+            hint = f"events.{named}.value=…" if named else "the events' values"
+            problems.append(
+                Problem(
+                    Where(f"--set {dotted}"),
+                    "",
+                    f"dated events set {dotted} during the run ({names}"
+                    f"{', …' if len(setters) > 4 else ''}), so this override would hold only "
+                    f"until the first of them: change the events instead ({hint}), or delete "
+                    "them in a variant file",
+                )
+            )
+            continue
+        parts = dotted.split(".")
+        if len(parts) != 3 or parts[0] != "links" or parts[2] != "capacity_t_per_day":
+            continue
+        key = parts[1]
+        link = next(
+            (lk for i, lk in enumerate(sc.links) if key in (lk.name, str(i))),
+            None,
+        )
+        steps = [st for st in link.capacity_schedule if st.date < sc.end_date] if link else []
+        if not steps:
+            continue
+        first = link.capacity_schedule.index(steps[0])
+        field = "capacity_t_per_day" if steps[0].capacity_t_per_day is not None else "vehicles"
+        problems.append(
+            Problem(
+                Where(f"--set {dotted}"),
+                "",
+                f"link '{link.name}' has a capacity_schedule whose steps replace "
+                f"capacity_t_per_day from {max(steps[0].date, sc.calendar.start)}, so this "
+                "override would hold only before then: set the steps instead "
+                f"(links.{link.name}.capacity_schedule.{first}.{field}, …), or drop the "
+                f"schedule with links.{link.name}.capacity_schedule=[]",
+            )
+        )
+    if problems:
+        raise ScenarioError(problems)
